@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from tlkit import backbones, features
+
+
+@pytest.fixture
+def bb():
+    return backbones.image_backbone("fashion_cnn", pretrained=False)
+
+
+def _images(n=10, seed=0):
+    return np.random.default_rng(seed).integers(0, 255, (n, 28, 28, 1), dtype=np.uint8)
+
+
+def test_extract_shape_and_matches_model(bb, tmp_cache):
+    x = _images()
+    f = features.extract_features(bb, x, batch_size=4, progress=False)
+    assert f.shape == (10, bb.feature_dim) and f.dtype == np.float32
+    assert np.allclose(f, np.asarray(bb.model(x, training=False)), atol=1e-5)
+
+
+def test_second_call_reads_the_cache(bb, tmp_cache, monkeypatch):
+    x = _images()
+    first = features.extract_features(bb, x, progress=False)
+    path = features.feature_cache_path(bb, x)
+    assert path.exists() and path.is_relative_to(tmp_cache)
+    monkeypatch.setattr(bb, "model", _Exploding(bb.model))
+    assert np.array_equal(first, features.extract_features(bb, x, progress=False))
+
+
+class _Exploding:
+    def __init__(self, model):
+        self._m = model
+        self.weights = model.weights
+        self.output = model.output
+
+    def __call__(self, *a, **k):  # pragma: no cover - must not be called
+        raise AssertionError("cache miss: the backbone ran again")
+
+
+def test_cache_key_changes_with_data_and_weights(bb, tmp_cache):
+    x = _images()
+    p1 = features.feature_cache_path(bb, x)
+    assert p1 != features.feature_cache_path(bb, _images(seed=1))
+    w = bb.model.get_layer("block1_conv").get_weights()
+    bb.model.get_layer("block1_conv").set_weights([w[0] + 1.0])
+    assert p1 != features.feature_cache_path(bb, x)
+
+
+def test_corrupt_cache_file_is_recomputed(bb, tmp_cache):
+    x = _images()
+    features.extract_features(bb, x, progress=False)
+    features.feature_cache_path(bb, x).write_bytes(b"not numpy")
+    assert features.extract_features(bb, x, progress=False).shape == (10, bb.feature_dim)
+
+
+def test_bad_inputs(bb):
+    with pytest.raises(ValueError, match=r"expected images of shape \(28, 28, 1\)"):
+        features.extract_features(bb, np.zeros((2, 32, 32, 3), np.uint8), cache=False)
+    with pytest.raises(ValueError, match="empty"):
+        features.extract_features(bb, np.zeros((0, 28, 28, 1), np.uint8), cache=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        features.extract_features(bb, _images(), batch_size=0, cache=False)

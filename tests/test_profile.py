@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from tlkit import profile
+
+
+def test_default_is_quick_off_colab(monkeypatch):
+    monkeypatch.delenv("TLKIT_PROFILE", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert profile.get_profile() == "quick"
+
+
+def test_colab_defaults_to_full(monkeypatch):
+    monkeypatch.delenv("TLKIT_PROFILE", raising=False)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "x")
+    assert profile.get_profile() == "full"
+
+
+def test_env_selects_profile(monkeypatch):
+    monkeypatch.setenv("TLKIT_PROFILE", "FULL")
+    assert profile.get_profile() == "full"
+    assert profile.budget().image_size == 160
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("TLKIT_PROFILE", "fast")
+    with pytest.raises(ValueError, match="expected one of"):
+        profile.get_profile()
+    with pytest.raises(ValueError, match="unknown profile"):
+        profile.budget("fast")
+
+
+def test_quick_budget_is_small():
+    b = profile.budget("quick")
+    assert b.image_size == 28 and max(b.fe_labels_per_class) <= 100 and len(b.fe_seeds) >= 3
+
+
+def test_set_seed_is_reproducible():
+    profile.set_seed(3)
+    a = np.random.rand(3)
+    profile.set_seed(3)
+    assert np.allclose(a, np.random.rand(3))
+
+
+def test_cache_dir_follows_env(tmp_cache):
+    assert profile.cache_dir() == tmp_cache and tmp_cache.is_dir()
+
+
+def test_banner_names_profile_and_switch():
+    line = profile.banner("01")
+    assert "profile=quick" in line and "TLKIT_PROFILE=full" in line and line.startswith("[01]")

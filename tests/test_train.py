@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from tlkit import train, zoo
+
+
+def _blobs(n=60, dim=5, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.normal(size=(n, dim)).astype("float32") + 6.0 * np.eye(classes, dim)[y]
+    return x, y
+
+
+def test_train_head_learns_separable_features():
+    x, y = _blobs()
+    head = train.train_head(x, y, 3, steps=200)
+    assert train.accuracy(head, x, y) > 0.9
+
+
+def test_train_head_bad_inputs():
+    x, y = _blobs()
+    with pytest.raises(ValueError, match=r"\(n, dim\)"):
+        train.train_head(x[:0], y[:0], 3)
+    with pytest.raises(ValueError, match="labels out of range"):
+        train.train_head(x, y + 5, 3)
+    with pytest.raises(ValueError, match="num_classes"):
+        train.feature_head(4, 1)
+
+
+def test_scratch_and_timing():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (32, 28, 28, 1)).astype("uint8")
+    y = np.arange(32) % 2
+    m = train.train_from_scratch(lambda: zoo.build_cnn(2, (4,)), x, y, steps=4)
+    assert 0.0 <= train.accuracy(m, x, y) <= 1.0
+    assert train.seconds_per_epoch(m, x, y, epochs=2) > 0
+    with pytest.raises(ValueError, match="warm-up"):
+        train.seconds_per_epoch(m, x, y, epochs=1)
+    with pytest.raises(ValueError, match="empty"):
+        train.train_from_scratch(lambda: zoo.build_cnn(2, (4,)), x[:0], y[:0])
+
+
+def test_learning_curve_rows():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (40, 28, 28, 1)).astype("uint8")
+    y = np.arange(40) % 2
+    f = x.reshape(40, -1)[:, :10].astype("float32")
+    rows = train.learning_curve(f, f[:10], x, y, x[:10], y[:10], 2, lambda: zoo.build_cnn(2, (4,)),
+                                [2, None], [0], head_steps=2, scratch_steps=2, progress=False)
+    assert [(r["k"], r["n"]) for r in rows] == [(2, 4), (None, 40)]
+    assert all(0 <= r["transfer"] <= 1 and 0 <= r["scratch"] <= 1 for r in rows)
+    with pytest.raises(ValueError, match="rows"):
+        train.learning_curve(f[:5], f, x, y, x, y, 2, lambda: None, [2], [0])
+
+
+def test_linear_probe():
+    x, y = _blobs()
+    assert train.linear_probe(x, y, x, y) > 0.9
+    with pytest.raises(ValueError, match="2 classes"):
+        train.linear_probe(x, y * 0, x, y)
+    with pytest.raises(ValueError, match="features"):
+        train.linear_probe(x, y, x[:, :2], y)

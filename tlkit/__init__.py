@@ -1,0 +1,32 @@
+"""tlkit - the helper package of the transfer-learning course.
+
+One home for each idea: profiles and budgets (:mod:`tlkit.profile`), data (:mod:`tlkit.data`),
+the quick-profile model zoo (:mod:`tlkit.zoo`), backbones (:mod:`tlkit.backbones`), freezing
+(:mod:`tlkit.freeze`), cached feature extraction (:mod:`tlkit.features`), training helpers
+(:mod:`tlkit.train`), plots (:mod:`tlkit.plots`) and claims (:mod:`tlkit.claims`).
+"""
+from __future__ import annotations
+
+from .backbones import Backbone, classifier, image_backbone
+from .claims import ClaimFailed, claim, record_result, set_notebook
+from .data import ImageTask, few_per_class, image_task, target_task
+from .features import extract_features
+from .freeze import freeze_all, freeze_up_to, trainable_summary, unfreeze_top
+from .profile import banner, budget, get_profile, set_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",
+    "few_per_class", "freeze_all", "freeze_up_to", "get_profile", "image_backbone", "image_task",
+    "record_result", "set_notebook", "set_seed", "start", "target_task", "trainable_summary", "unfreeze_top",
+]
+
+
+def start(notebook: str, seed: int = 42) -> str:
+    """First call of every notebook: names it for the report, seeds everything, prints the banner."""
+    set_notebook(notebook)
+    set_seed(seed)
+    line = banner(notebook)
+    print(line)
+    return line

@@ -1,0 +1,44 @@
+"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] [--profile quick|full]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tlkit", description="Transfer-learning course toolkit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
+    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model")
+    p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
+    r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
+    r.add_argument("notebooks", nargs="*", help="notebook prefixes, e.g. 00 01 (default: all)")
+    r.add_argument("--profile", choices=("quick", "full"), default=None)
+    r.add_argument("--out", default="runs", help="output folder (default: runs/)")
+    r.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
+    sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
+    args = parser.parse_args(argv)
+
+    if args.command == "doctor":
+        from .doctor import main as doctor
+
+        return doctor()
+    if args.command == "pretrain":
+        from .zoo import ZOO, pretrain
+
+        for name in ZOO:
+            man = pretrain(name, force=args.force)
+            print(f"{name}: ok, source test accuracy {man['source_test_accuracy']}, sha256 {man['sha256'][:12]}...")
+        return 0
+    if args.command == "kernel":
+        from .kernel import install_kernel
+
+        print(f"installed kernel at {install_kernel()}")
+        return 0
+    from .runner import run
+
+    return run(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""``image_backbone(name)``: a pretrained feature extractor plus its preprocessing, in either profile.
+
+* quick: ``fashion_cnn`` - the zoo CNN tlkit pretrains on Fashion-MNIST clothing.
+* full:  ``resnet50`` - keras.applications ResNet50 with ImageNet weights.
+
+Every backbone maps raw ``uint8``-range images to a feature vector; preprocessing lives inside
+the model, so a notebook never has to remember it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import net
+from .profile import budget, get_profile
+
+IMAGE_BACKBONES = ("fashion_cnn", "resnet50")
+RESNET50_WEIGHTS = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+@dataclass
+class Backbone:
+    """A feature extractor: ``model(images) -> (n, feature_dim)``."""
+
+    name: str
+    model: object  # keras.Model
+    input_shape: tuple[int, int, int]
+    pretrained: bool
+    source: str
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.model.output.shape[-1])
+
+    @property
+    def cache_key(self) -> str:
+        """Identifies the weights: used to key cached features."""
+        return f"{self.name}-{'pretrained' if self.pretrained else 'untrained'}"
+
+
+def default_backbone(profile: str | None = None) -> str:
+    """The image backbone of the profile: ``fashion_cnn`` (quick) or ``resnet50`` (full)."""
+    return "fashion_cnn" if (profile or get_profile()) == "quick" else "resnet50"
+
+
+def _fashion_cnn(pretrained: bool) -> Backbone:
+    import keras
+
+    from .zoo import ZOO, build_cnn, load_pretrained, manifest
+
+    if pretrained:
+        full = load_pretrained("fashion_cnn")
+        man = manifest("fashion_cnn") or {}
+        src = f"tlkit zoo: Fashion-MNIST clothing, source test accuracy {man.get('source_test_accuracy')}"
+    else:
+        full = build_cnn(6, ZOO["fashion_cnn"].filters, name="fashion_cnn_untrained")
+        src = "random initialisation (untrained)"
+    model = keras.Model(full.input, full.get_layer("features").output, name="fashion_cnn_backbone")
+    return Backbone("fashion_cnn", model, (28, 28, 1), pretrained, src)
+
+
+def _resnet_preprocess():
+    import keras
+
+    class ResNetPreprocess(keras.layers.Layer):
+        """RGB 0..255 -> BGR minus the ImageNet means ("caffe" mode of ResNet50)."""
+
+        def call(self, x):
+            x = keras.ops.cast(x, "float32")
+            x = keras.ops.flip(x, axis=-1)
+            return x - keras.ops.convert_to_tensor([103.939, 116.779, 123.68])
+
+    return ResNetPreprocess(name="resnet_preprocess")
+
+
+def _resnet50(weights: str | None, image_size: int) -> Backbone:
+    import keras
+
+    local = Path(keras.config.keras_home() if hasattr(keras.config, "keras_home") else Path.home() / ".keras")
+    if weights == "imagenet" and not (local / "models" / RESNET50_WEIGHTS).exists():
+        net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights")
+    with net.download_guard("ResNet50 ImageNet weights"):
+        base = keras.applications.ResNet50(include_top=False, weights=weights, pooling="avg",
+                                           input_shape=(image_size, image_size, 3))
+    inp = keras.Input((image_size, image_size, 3), name="image")
+    out = base(_resnet_preprocess()(inp))
+    model = keras.Model(inp, out, name="resnet50_backbone")
+    src = "ImageNet (keras.applications)" if weights == "imagenet" else f"weights={weights}"
+    return Backbone("resnet50", model, (image_size, image_size, 3), weights is not None, src)
+
+
+def image_backbone(name: str | None = None, pretrained: bool = True, weights: str | None = None) -> Backbone:
+    """A feature extractor by name (default: the profile's backbone).
+
+    ``pretrained=False`` gives the same architecture with random weights (the "scratch" twin).
+    For ``resnet50``, ``weights`` may name a local ``.h5`` file instead of ImageNet.
+    """
+    name = name or default_backbone()
+    if name not in IMAGE_BACKBONES:
+        raise ValueError(f"unknown image backbone {name!r}; expected one of {IMAGE_BACKBONES}")
+    if name == "fashion_cnn":
+        return _fashion_cnn(pretrained)
+    w = weights if weights is not None else ("imagenet" if pretrained else None)
+    return _resnet50(w, budget().image_size)
+
+
+def classifier(backbone: Backbone, num_classes: int, dropout: float = 0.2, name: str = "classifier"):
+    """``backbone -> Dropout -> Dense(num_classes)``: the end-to-end model used for fine-tuning."""
+    import keras
+    from keras import layers
+
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    inp = keras.Input(backbone.input_shape, name="image")
+    x = backbone.model(inp)
+    x = layers.Dropout(dropout, name="new_head_dropout")(x)
+    out = layers.Dense(num_classes, activation="softmax", name="new_head")(x)
+    return keras.Model(inp, out, name=name)

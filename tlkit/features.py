@@ -1,0 +1,68 @@
+"""Feature extraction (выделение признаков): run a frozen backbone once, cache the vectors on disk."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .backbones import Backbone
+from .data import check_images
+from .profile import cache_dir, get_profile
+
+
+def weights_fingerprint(model) -> str:
+    """A short hash of a Keras model's weights (changes whenever any weight changes)."""
+    h = hashlib.sha1()
+    for w in model.weights:
+        h.update(np.ascontiguousarray(np.asarray(w)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def data_fingerprint(images: np.ndarray) -> str:
+    """A short hash of an image array's shape, dtype and bytes."""
+    h = hashlib.sha1(f"{images.shape}{images.dtype}".encode())
+    h.update(np.ascontiguousarray(images).tobytes())
+    return h.hexdigest()[:16]
+
+
+def feature_cache_path(backbone: Backbone, images: np.ndarray) -> Path:
+    """Where the features of ``images`` through ``backbone`` are cached (keyed by weights, data, profile)."""
+    key = f"{backbone.cache_key}-{weights_fingerprint(backbone.model)}-{data_fingerprint(images)}-{get_profile()}"
+    return cache_dir() / "features" / f"{key}.npy"
+
+
+def extract_features(backbone: Backbone, images: np.ndarray, batch_size: int = 256, cache: bool = True,
+                     progress: bool = True, desc: str = "extracting features") -> np.ndarray:
+    """Run ``images`` through the frozen ``backbone`` and return ``(n, feature_dim)`` float32 features.
+
+    With ``cache=True`` the result is stored under the tlkit cache and the next call with the
+    same weights and the same images loads it from disk instead of recomputing.
+    """
+    check_images(images, what="extract_features images", shape=backbone.input_shape)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    path = feature_cache_path(backbone, images) if cache else None
+    if path is not None and path.exists():
+        try:
+            feats = np.load(path)
+            if feats.shape == (len(images), backbone.feature_dim):
+                return feats
+        except (OSError, ValueError):
+            pass  # a corrupt cache file is recomputed below
+    from tqdm.auto import tqdm
+
+    out = np.empty((len(images), backbone.feature_dim), dtype=np.float32)
+    starts = range(0, len(images), batch_size)
+    for s in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False):
+        batch = images[s:s + batch_size]
+        out[s:s + len(batch)] = np.asarray(backbone.model(batch, training=False))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".npy", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, out)
+        os.replace(tmp, path)
+    return out

@@ -1,0 +1,57 @@
+"""Fail fast and clearly when a hub is unreachable (never hang)."""
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+from typing import Iterator
+
+#: seconds any socket may block while tlkit downloads something
+SOCKET_TIMEOUT_S = 10.0
+#: seconds for the reachability probe
+PROBE_TIMEOUT_S = 3.0
+
+
+class OfflineError(RuntimeError):
+    """A download was needed but the host cannot be reached."""
+
+
+def _fix(what: str) -> str:
+    return (
+        f"{what} must be downloaded, but the network is unreachable. "
+        "Use the offline profile: set TLKIT_PROFILE=quick (e.g. `TLKIT_PROFILE=quick python -m tlkit run`), "
+        "or run where the internet is available (e.g. Colab) for the full profile."
+    )
+
+
+def can_reach(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when a TCP connection to ``host:port`` opens within ``timeout`` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_online(host: str, what: str) -> None:
+    """Raise :class:`OfflineError` within seconds when ``host`` cannot be reached."""
+    if not can_reach(host):
+        raise OfflineError(_fix(what) + f" (could not reach {host})")
+
+
+@contextmanager
+def download_guard(what: str) -> Iterator[None]:
+    """Bound every socket by :data:`SOCKET_TIMEOUT_S` and turn network failures into OfflineError."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(SOCKET_TIMEOUT_S)
+    try:
+        yield
+    except OfflineError:
+        raise
+    except (OSError, ConnectionError) as exc:
+        raise OfflineError(_fix(what) + f" ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # keras raises a bare Exception("URL fetch failure ...")
+        if "fetch failure" in str(exc) or "connect" in str(exc).lower():
+            raise OfflineError(_fix(what) + f" ({exc})") from exc
+        raise
+    finally:
+        socket.setdefaulttimeout(old)

@@ -1,0 +1,132 @@
+"""Training helpers shared by the notebooks: heads on features, scratch baselines, timing, curves."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .data import check_labels, few_per_class
+from .profile import set_seed
+
+
+def feature_head(feature_dim: int, num_classes: int, l2: float = 1e-3, dropout: float = 0.2):
+    """A small classifier for feature vectors: Normalization -> Dropout -> Dense(softmax).
+
+    Call ``head.get_layer("normalize").adapt(features)`` (done by :func:`train_head`) before fitting.
+    """
+    import keras
+    from keras import layers
+
+    if feature_dim < 1 or num_classes < 2:
+        raise ValueError(f"need feature_dim >= 1 and num_classes >= 2, got {feature_dim}, {num_classes}")
+    inp = keras.Input((feature_dim,), name="features")
+    x = layers.Normalization(name="normalize")(inp)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
+    out = layers.Dense(num_classes, activation="softmax", name="head",
+                       kernel_regularizer=keras.regularizers.L2(l2))(x)
+    return keras.Model(inp, out, name="feature_head")
+
+
+def compile_classifier(model, learning_rate: float = 1e-3):
+    """Adam + sparse categorical cross-entropy + accuracy (the course's default)."""
+    import keras
+
+    model.compile(keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, steps: int = 300,
+               learning_rate: float = 1e-2, batch_size: int = 64, seed: int = 0):
+    """Fit :func:`feature_head` on cached features for about ``steps`` optimiser steps; returns the head."""
+    features = np.asarray(features)
+    if features.ndim != 2 or len(features) == 0:
+        raise ValueError(f"features: expected a non-empty (n, dim) array, got shape {features.shape}")
+    check_labels(labels, num_classes, n=len(features), what="train_head labels")
+    set_seed(seed)
+    head = feature_head(features.shape[1], num_classes)
+    head.get_layer("normalize").adapt(features)
+    compile_classifier(head, learning_rate)
+    epochs = max(1, int(round(steps / np.ceil(len(features) / batch_size))))
+    head.fit(features, labels, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    return head
+
+
+def train_from_scratch(build: Callable[[], object], x: np.ndarray, y: np.ndarray, steps: int = 400,
+                       batch_size: int = 16, learning_rate: float = 3e-3, seed: int = 0):
+    """Train ``build()`` from random initialisation for about ``steps`` optimiser steps.
+
+    Using a fixed number of steps (not epochs) gives tiny training sets a fair amount of training.
+    """
+    if len(x) == 0:
+        raise ValueError("train_from_scratch: empty training set")
+    set_seed(seed)
+    model = compile_classifier(build(), learning_rate)
+    steps_per_epoch = int(np.ceil(len(x) / batch_size))
+    epochs = max(1, int(round(steps / steps_per_epoch)))
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    return model
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
+    """Top-1 accuracy of a softmax classifier."""
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y)))
+
+
+def seconds_per_epoch(model, x, y, batch_size: int = 64, epochs: int = 3) -> float:
+    """Median wall-clock seconds of one training epoch, the first (tracing) epoch excluded."""
+    if epochs < 2:
+        raise ValueError("epochs must be >= 2 (the first epoch is a warm-up)")
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[1:]))
+
+
+def learning_curve(features_train: np.ndarray, features_test: np.ndarray, x_train: np.ndarray,
+                   y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, num_classes: int,
+                   build_scratch: Callable[[], object], labels_per_class: Sequence[int | None],
+                   seeds: Sequence[int], head_steps: int = 300, scratch_steps: int = 400,
+                   progress: bool = True) -> list[dict]:
+    """Transfer (head on frozen features) vs scratch (same data, random init) over labels per class.
+
+    Returns one row per (labels_per_class, seed): ``{"k", "seed", "n", "transfer", "scratch"}``;
+    ``k=None`` means every training label.
+    """
+    from tqdm.auto import tqdm
+
+    if len(features_train) != len(x_train):
+        raise ValueError(f"features_train has {len(features_train)} rows but x_train {len(x_train)}")
+    rows = []
+    jobs = [(k, s) for k in labels_per_class for s in seeds]
+    for k, seed in tqdm(jobs, desc="learning curve", disable=not progress, leave=False):
+        idx = few_per_class(y_train, k, seed=seed, num_classes=num_classes)
+        head = train_head(features_train[idx], y_train[idx], num_classes, steps=head_steps, seed=seed)
+        scratch = train_from_scratch(build_scratch, x_train[idx], y_train[idx], steps=scratch_steps, seed=seed)
+        rows.append({"k": k, "seed": seed, "n": int(len(idx)),
+                     "transfer": accuracy(head, features_test, y_test),
+                     "scratch": accuracy(scratch, x_test, y_test)})
+    return rows
+
+
+def linear_probe(features_train: np.ndarray, y_train: np.ndarray, features_test: np.ndarray,
+                 y_test: np.ndarray, c: float = 0.1) -> float:
+    """Accuracy of a standardised logistic regression on frozen features: how much a layer "knows"."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features_train, features_test = np.asarray(features_train), np.asarray(features_test)
+    if features_train.ndim != 2 or features_test.ndim != 2 or len(features_train) == 0 or len(features_test) == 0:
+        raise ValueError("linear_probe: expected non-empty (n, dim) feature arrays for train and test")
+    if features_train.shape[1] != features_test.shape[1]:
+        raise ValueError(f"linear_probe: train has {features_train.shape[1]} features, test {features_test.shape[1]}")
+    if len(np.unique(y_train)) < 2:
+        raise ValueError("linear_probe: the training labels must contain at least 2 classes")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
+    clf.fit(features_train, y_train)
+    return float(clf.score(features_test, y_test))
