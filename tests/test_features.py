@@ -62,3 +62,20 @@ def test_bad_inputs(bb):
         features.extract_features(bb, np.zeros((0, 28, 28, 1), np.uint8), cache=False)
     with pytest.raises(ValueError, match="batch_size"):
         features.extract_features(bb, _images(), batch_size=0, cache=False)
+
+
+def test_probe_backbones_rows_and_bad_input(bb, tmp_cache):
+    from tlkit.data import ImageTask
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 10)
+    x = rng.integers(0, 80, (20, 28, 28, 1), dtype=np.uint8)
+    x[y == 1, 10:18, 10:18] = 250                      # class 1 has a bright square: easy to probe
+    task = ImageTask("toy", x, y, x.copy(), y.copy(), ("dark", "square"))
+    rows = features.probe_backbones({"a": bb}, task, labels_per_class=5, seeds=[0, 1])
+    assert [(r["backbone"], r["seed"]) for r in rows] == [("a", 0), ("a", 1)]
+    assert all(r["accuracy"] > 0.9 for r in rows)
+    with pytest.raises(ValueError, match="at least one backbone"):
+        features.probe_backbones({}, task, 5, [0])
+    with pytest.raises(ValueError, match="at least one seed"):
+        features.probe_backbones({"a": bb}, task, 5, [])

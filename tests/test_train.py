@@ -49,8 +49,13 @@ def test_learning_curve_rows():
                                 [2, None], [0], head_steps=2, scratch_steps=2, progress=False)
     assert [(r["k"], r["n"]) for r in rows] == [(2, 4), (None, 40)]
     assert all(0 <= r["transfer"] <= 1 and 0 <= r["scratch"] <= 1 for r in rows)
+    keras_rows = train.learning_curve(f, f[:10], x, y, x[:10], y[:10], 2, lambda: zoo.build_cnn(2, (4,)),
+                                      [2], [0], head_steps=2, scratch_steps=2, progress=False, head="keras")
+    assert 0 <= keras_rows[0]["transfer"] <= 1
     with pytest.raises(ValueError, match="rows"):
         train.learning_curve(f[:5], f, x, y, x, y, 2, lambda: None, [2], [0])
+    with pytest.raises(ValueError, match="head must be"):
+        train.learning_curve(f, f, x, y, x, y, 2, lambda: None, [2], [0], head="svm")
 
 
 def test_linear_probe():

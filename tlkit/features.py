@@ -66,3 +66,30 @@ def extract_features(backbone: Backbone, images: np.ndarray, batch_size: int = 2
             np.save(f, out)
         os.replace(tmp, path)
     return out
+
+
+def probe_backbones(backbones: dict[str, Backbone], task, labels_per_class: int, seeds, n_test: int | None = 2000,
+                    cache: bool = True) -> list[dict]:
+    """Linear-probe accuracy of several frozen backbones on ``task``: how useful is each one's features?
+
+    For every seed, ``labels_per_class`` training images per class are drawn (the same images for every
+    backbone), a standardised logistic regression (:func:`tlkit.train.linear_probe`) is fitted on their
+    features and tested on the first ``n_test`` test images. Returns one row per (backbone, seed).
+    """
+    from .train import linear_probe
+
+    if not backbones:
+        raise ValueError("probe_backbones: expected at least one backbone")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("probe_backbones: expected at least one seed")
+    x_test, y_test = task.x_test[:n_test], task.y_test[:n_test]
+    rows = []
+    for name, bb in backbones.items():
+        f_train = extract_features(bb, task.x_train, cache=cache, progress=False)
+        f_test = extract_features(bb, x_test, cache=cache, progress=False)
+        for seed in seeds:
+            idx = task.few_per_class(labels_per_class, seed=seed)
+            rows.append({"backbone": name, "seed": seed, "labels/class": labels_per_class,
+                         "accuracy": linear_probe(f_train[idx], task.y_train[idx], f_test, y_test)})
+    return rows

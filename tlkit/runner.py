@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Sequence
@@ -44,8 +45,9 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bo
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.time()
     err = ""
+    log = open(out_path.with_suffix(".kernel.log"), "w")  # the kernel's own stderr (TensorFlow start-up lines)
     try:
-        client.execute()
+        client.execute(stderr=log, stdout=log)
         ok = True
     except CellExecutionError as exc:
         ok = False
@@ -54,8 +56,10 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bo
     except Exception as exc:  # kernel died, timeout
         ok = False
         err = f"{type(exc).__name__}: {exc}"
+    finally:
+        log.close()
     nbformat.write(nb, out_path)
-    return ok, time.time() - t0, err
+    return ok, time.time() - t0, re.sub(r"\x1b\[[0-9;]*m", "", err)
 
 
 def results_table(rows: Sequence[dict]) -> str:
