@@ -49,3 +49,21 @@ def test_cache_dir_follows_env(tmp_cache):
 def test_banner_names_profile_and_switch():
     line = profile.banner("01")
     assert "profile=quick" in line and "TLKIT_PROFILE=full" in line and line.startswith("[01]")
+
+
+def test_cache_file_helpers(tmp_path):
+    import hashlib
+
+    import numpy as np
+
+    f = tmp_path / "blob.bin"
+    f.write_bytes(b"course")
+    assert profile.sha256_file(f) == hashlib.sha256(b"course").hexdigest()
+    p = tmp_path / "sub" / "a.npy"
+    assert profile.load_cached_array(p, (2, 3)) is None                 # missing -> recompute
+    profile.save_array_atomic(p, np.ones((2, 3), dtype=np.float32))
+    assert profile.load_cached_array(p, (2, 3)).sum() == 6
+    assert profile.load_cached_array(p, (3, 2)) is None                 # stale shape -> recompute
+    p.write_bytes(b"not an npy file")
+    assert profile.load_cached_array(p, (2, 3)) is None                 # corrupt -> recompute
+    assert [x.name for x in p.parent.iterdir()] == ["a.npy"]            # no temporary files left

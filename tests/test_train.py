@@ -34,6 +34,9 @@ def test_scratch_and_timing():
     m = train.train_from_scratch(lambda: zoo.build_cnn(2, (4,)), x, y, steps=4)
     assert 0.0 <= train.accuracy(m, x, y) <= 1.0
     assert train.seconds_per_epoch(m, x, y, epochs=2) > 0
+    assert train.seconds_per_epoch(m, x, y, epochs=2, clock="cpu") > 0
+    with pytest.raises(ValueError, match="clock"):
+        train.seconds_per_epoch(m, x, y, epochs=2, clock="gpu")
     with pytest.raises(ValueError, match="warm-up"):
         train.seconds_per_epoch(m, x, y, epochs=1)
     with pytest.raises(ValueError, match="empty"):

@@ -3,7 +3,9 @@
 One home for each idea: profiles and budgets (:mod:`tlkit.profile`), data (:mod:`tlkit.data`),
 the quick-profile model zoo (:mod:`tlkit.zoo`), backbones (:mod:`tlkit.backbones`), freezing
 (:mod:`tlkit.freeze`), cached feature extraction (:mod:`tlkit.features`), training helpers
-(:mod:`tlkit.train`), plots (:mod:`tlkit.plots`) and claims (:mod:`tlkit.claims`).
+(:mod:`tlkit.train`), plots (:mod:`tlkit.plots`) and claims (:mod:`tlkit.claims`); each later
+notebook's technique has its own module (fine-tuning, text, domain adaptation, cross-lingual,
+zero-shot, teacher -> student).
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from .profile import banner, budget, get_profile, set_seed
 
 __version__ = "0.1.0"
 
-__all__ = [
+# The helpers of notebooks 02-07
+
+__all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",
     "few_per_class", "freeze_all", "freeze_up_to", "get_profile", "image_backbone", "image_task",
     "record_result", "set_notebook", "set_seed", "start", "target_task", "trainable_summary", "unfreeze_top",
@@ -27,6 +31,12 @@ def start(notebook: str, seed: int = 42) -> str:
     """First call of every notebook: names it for the report, seeds everything, prints the banner."""
     set_notebook(notebook)
     set_seed(seed)
+    try:  # keep TensorFlow's Python warnings (e.g. retracing notices) out of the lesson's outputs
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    except ImportError:  # pragma: no cover
+        pass
     line = banner(notebook)
     print(line)
     return line

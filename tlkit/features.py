@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .backbones import Backbone
 from .data import check_images
-from .profile import cache_dir, get_profile
+from .profile import cache_dir, get_profile, load_cached_array, save_array_atomic
 
 
 def weights_fingerprint(model) -> str:
@@ -45,13 +43,10 @@ def extract_features(backbone: Backbone, images: np.ndarray, batch_size: int = 2
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     path = feature_cache_path(backbone, images) if cache else None
-    if path is not None and path.exists():
-        try:
-            feats = np.load(path)
-            if feats.shape == (len(images), backbone.feature_dim):
-                return feats
-        except (OSError, ValueError):
-            pass  # a corrupt cache file is recomputed below
+    if path is not None:
+        feats = load_cached_array(path, (len(images), backbone.feature_dim))
+        if feats is not None:
+            return feats          # a missing, corrupt or stale file is recomputed below
     from tqdm.auto import tqdm
 
     out = np.empty((len(images), backbone.feature_dim), dtype=np.float32)
@@ -60,11 +55,7 @@ def extract_features(backbone: Backbone, images: np.ndarray, batch_size: int = 2
         batch = images[s:s + batch_size]
         out[s:s + len(batch)] = np.asarray(backbone.model(batch, training=False))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, out)
-        os.replace(tmp, path)
+        save_array_atomic(path, out)
     return out
 
 

@@ -153,3 +153,6 @@ def feature_maps(maps: np.ndarray, title: str = "", cols: int = 8, n: int = 16):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# Plots of notebooks 02-07

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,15 @@ class Budget:
     fe_head_steps: int
     fe_scratch_steps: int       # optimisation steps for the from-scratch baseline
     fe_timing_images: int       # images used to time head epochs
+    fe_timing_batch: int        # batch size of the timed epochs (same for both models)
+    fe_timing_epochs: int       # epochs per timing run; the fastest after the warm-up counts
+    fe_timing_clock: str        # "cpu" (CPU seconds, quick) or "wall" (elapsed, full on a GPU)
     batch_size: int
     # the quick zoo
     zoo_epochs: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
+    # values are set at the end of this file.
 
 
 _BUDGETS = {
@@ -68,6 +73,9 @@ _BUDGETS = {
         fe_head_steps=300,
         fe_scratch_steps=400,
         fe_timing_images=3000,
+        fe_timing_batch=256,
+        fe_timing_epochs=10,
+        fe_timing_clock="cpu",
         batch_size=64,
         zoo_epochs=5,
     ),
@@ -81,6 +89,9 @@ _BUDGETS = {
         fe_head_steps=300,
         fe_scratch_steps=600,
         fe_timing_images=1024,
+        fe_timing_batch=32,
+        fe_timing_epochs=3,
+        fe_timing_clock="wall",
         batch_size=32,
     ),
 }
@@ -99,6 +110,47 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("TLKIT_CACHE", Path.home() / ".cache" / "tlkit")).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_cached_array(path: Path, shape: tuple[int, ...]):
+    """The array cached at ``path`` if it exists, is readable and has ``shape``; else ``None``.
+
+    A missing, corrupt or stale file (other shape) means "recompute", never an error.
+    """
+    import numpy as np
+
+    if not path.exists():
+        return None
+    try:
+        arr = np.load(path)
+    except (OSError, ValueError):
+        return None
+    return arr if arr.shape == tuple(shape) else None
+
+
+def save_array_atomic(path: Path, array) -> None:
+    """Write ``array`` to ``path`` (.npy) atomically: a temporary file renamed into place, so a reader
+    running at the same time (another notebook) sees either no file or the whole file."""
+    import tempfile
+
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".npy", dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, array)
+    os.replace(tmp, path)
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:
@@ -130,3 +182,6 @@ def banner(notebook: str = "") -> str:
         f"{head}tlkit profile={prof} | TensorFlow {tf.__version__}, Keras {keras.__version__} | "
         f"device={device} | switch: TLKIT_PROFILE={other}"
     )
+
+
+# Full-profile values of the per-notebook budgets.

@@ -7,7 +7,6 @@ rename make it safe when several notebooks build the same model at once.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -18,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .profile import cache_dir, set_seed
+from .profile import cache_dir, set_seed, sha256_file
 
 ZOO_VERSION = 2  # bump when the recipe changes: cached models of another version are rebuilt
 
@@ -73,14 +72,6 @@ def build_cnn(num_classes: int, filters: tuple[int, ...] = (16, 32, 64), input_s
     return keras.Model(inp, out, name=name)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def zoo_dir(name: str) -> Path:
     """Cache folder of zoo model ``name``."""
     _spec(name)
@@ -110,7 +101,7 @@ def cache_state(name: str) -> str:
         return "missing"
     if m.get("zoo_version") != ZOO_VERSION or m.get("spec") != json.loads(json.dumps(asdict(_spec(name)))):
         return "stale"
-    if _sha256(f) != m.get("sha256"):
+    if sha256_file(f) != m.get("sha256"):
         return "corrupt"
     return "ok"
 
@@ -158,7 +149,7 @@ def pretrain(name: str, force: bool = False, log: Callable[[str], None] = print)
         fd, tmp = tempfile.mkstemp(suffix=".keras", dir=d)
         os.close(fd)
         model.save(tmp)
-        digest = _sha256(Path(tmp))
+        digest = sha256_file(Path(tmp))
         os.replace(tmp, d / "model.keras")
         man = {"name": name, "zoo_version": ZOO_VERSION, "spec": asdict(spec), "sha256": digest,
                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **info}
