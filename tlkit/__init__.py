@@ -19,6 +19,13 @@ from .profile import banner, budget, get_profile, set_seed
 __version__ = "0.1.0"
 
 # The helpers of notebooks 02-07
+from . import finetune  # noqa: E402
+from .finetune import StageHistory, fit_stage, source_probe, source_task, unfreeze_sweep, weight_drift  # noqa: E402
+from .freeze import keep_batchnorm_inference, layer_table, unfreeze_blocks  # noqa: E402
+
+__all__ = globals().get("__all__", []) + [  # noqa: PLE0605
+    "StageHistory", "finetune", "fit_stage", "keep_batchnorm_inference", "layer_table", "source_probe",
+    "source_task", "unfreeze_blocks", "unfreeze_sweep", "weight_drift"]
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",

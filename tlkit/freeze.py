@@ -1,8 +1,15 @@
-"""Freezing (заморозка слоёв): freeze all, freeze up to a layer, unfreeze the top part; summaries.
+"""Freezing (заморозка слоёв): freeze all, by layer name, by fraction or by block; BatchNorm; summaries.
+
+* :func:`freeze_all`, :func:`freeze_up_to` (by layer name), :func:`unfreeze_top` (by fraction or by
+  layer-name prefix), :func:`unfreeze_blocks` (the top *n* blocks, see :func:`block_names`);
+* :func:`keep_batchnorm_inference` and :func:`bn_statistics` / :func:`bn_statistics_change`: the
+  BatchNorm guard and its check;
+* :func:`trainable_summary` and :func:`layer_table`: what is trainable, in parameters and layer by layer.
 
 In Keras 3 a frozen ``BatchNormalization`` layer (``trainable = False``) also runs in inference
 mode, so its moving mean/variance stay as pretrained. The helpers here keep BN layers frozen
-while unfreezing, unless told otherwise.
+while unfreezing, unless told otherwise. Keras reads ``trainable`` when a model is compiled:
+recompile after changing it.
 """
 from __future__ import annotations
 
@@ -101,3 +108,80 @@ def trainable_summary(model) -> dict[str, int]:
     trainable = count(model.trainable_weights)
     frozen = count(model.non_trainable_weights)
     return {"trainable": trainable, "frozen": frozen, "total": trainable + frozen}
+
+
+# --------------------------------------------------------------------------- unfreezing by block
+def block_names(model) -> list[str]:
+    """Blocks of ``model`` in order: the distinct name prefixes (before the first ``_``) of its weighted layers.
+
+    ``fashion_cnn`` -> ``block1, block2, block3``; Keras ResNet50 -> ``conv1 ... conv5`` (its stages).
+    """
+    out: list[str] = []
+    for layer in _weighted(model):
+        prefix = layer.name.split("_", 1)[0]
+        if prefix not in out:
+            out.append(prefix)
+    return out
+
+
+def top_blocks(model, n: int) -> list[str]:
+    """The names of the top ``n`` blocks of ``model`` (``0 <= n <= number of blocks``)."""
+    names = block_names(model)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= int(n) <= len(names):
+        raise ValueError(f"n must be an integer between 0 and {len(names)} (the blocks are {names}), got {n!r}")
+    return names[len(names) - int(n):] if n else []
+
+
+def unfreeze_blocks(model, n: int, keep_batchnorm_frozen: bool = True) -> list[str]:
+    """Unfreeze the top ``n`` blocks of ``model``, freeze the rest; returns the trainable layer names."""
+    blocks = top_blocks(model, n)
+    if not blocks:
+        return unfreeze_top(model, fraction=0.0)
+    return unfreeze_top(model, blocks=[b + "_" for b in blocks], keep_batchnorm_frozen=keep_batchnorm_frozen)
+
+
+# --------------------------------------------------------------------------- the BatchNorm guard
+def batchnorm_layers(model) -> list:
+    """The BatchNormalization layers of ``model`` (nested models included)."""
+    return [layer for layer in leaf_layers(model) if _is_bn(layer)]
+
+
+def keep_batchnorm_inference(model) -> list[str]:
+    """Put every BatchNormalization layer of ``model`` in inference mode (``trainable = False``).
+
+    A frozen BN layer normalises with its pretrained moving mean/variance and never updates them,
+    even inside ``fit``. Call it after anything that sets ``trainable = True`` wholesale (e.g.
+    ``model.trainable = True``), then recompile. Returns the names of the BN layers.
+    """
+    bns = batchnorm_layers(model)
+    for layer in bns:
+        layer.trainable = False
+    return [layer.name for layer in bns]
+
+
+def bn_statistics(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{BN layer name: (moving_mean, moving_variance)}`` copies, to compare before and after training."""
+    return {layer.name: (np.array(layer.moving_mean), np.array(layer.moving_variance))
+            for layer in batchnorm_layers(model)}
+
+
+def bn_statistics_change(before: dict[str, tuple[np.ndarray, np.ndarray]], model) -> dict[str, float]:
+    """Largest absolute change of each BN layer's moving mean or variance since ``before`` (0.0 = untouched)."""
+    after = bn_statistics(model)
+    missing = sorted(set(before) - set(after))
+    if missing:
+        raise ValueError(f"BN layers {missing} are not in the model; its BN layers are {sorted(after)}")
+    return {name: float(max(np.max(np.abs(after[name][0] - m)), np.max(np.abs(after[name][1] - v))))
+            for name, (m, v) in before.items()}
+
+
+# --------------------------------------------------------------------------- layer by layer
+def layer_table(model) -> list[dict]:
+    """One row per weighted layer: name, kind, parameters, trainable, BN mode (``inference``/``training``)."""
+    rows = []
+    for layer in _weighted(model):
+        rows.append({"layer": layer.name, "kind": type(layer).__name__,
+                     "params": int(sum(math.prod(w.shape) for w in layer.weights)),
+                     "trainable": bool(layer.trainable),
+                     "bn_mode": ("training" if layer.trainable else "inference") if _is_bn(layer) else ""})
+    return rows

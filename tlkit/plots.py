@@ -156,3 +156,84 @@ def feature_maps(maps: np.ndarray, title: str = "", cols: int = 8, n: int = 16):
 
 
 # Plots of notebooks 02-07
+def stage_history(history, others: dict | None = None, title: str = "", marker: str = "fine-tuning starts"):
+    """Loss and accuracy per epoch across training stages, with a vertical marker where each later stage starts.
+
+    ``history`` is a :class:`tlkit.finetune.StageHistory`; ``others`` maps a legend label to more
+    histories drawn for comparison (their validation accuracy and loss, dashed).
+    """
+    plt = _plt()
+    if history is None or history.epochs == 0:
+        raise ValueError("stage_history: the history has no epochs")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ep = np.arange(1, history.epochs + 1)
+    ax_loss.plot(ep, history.loss, "o-", color="tab:blue", label="train loss")
+    ax_acc.plot(ep, history.accuracy, "o:", color="tab:blue", alpha=0.6, label="train accuracy")
+    if not np.all(np.isnan(history.val_accuracy)):
+        ax_acc.plot(ep, history.val_accuracy, "o-", color="tab:blue", label="test accuracy")
+    for i, (label, other) in enumerate((others or {}).items()):
+        color = plt.cm.tab10.colors[(i + 1) % 10]
+        oe = np.arange(1, other.epochs + 1)
+        ax_loss.plot(oe, other.loss, "s--", color=color, label=f"{label}: train loss")
+        ax_acc.plot(oe, other.val_accuracy, "s--", color=color, label=f"{label}: test accuracy")
+    starts = list(history.stage_starts().items())
+    for ax in (ax_loss, ax_acc):
+        for k, (stage, start) in enumerate(starts[1:]):
+            ax.axvline(start + 0.5, color="gray", ls="--", lw=1)
+            ax.annotate(marker if k == 0 else stage, (start + 0.5, 0.02), xycoords=("data", "axes fraction"),
+                        rotation=90, ha="right", va="bottom", fontsize=8, color="gray")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    ax_loss.set_ylabel("loss")
+    ax_acc.set_ylabel("accuracy")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def unfreeze_sweep(rows: Sequence[dict], title: str = ""):
+    """Target accuracy and seconds per epoch for each unfreeze setting (rows of :func:`tlkit.finetune.unfreeze_sweep`)."""
+    plt = _plt()
+    if not rows:
+        raise ValueError("unfreeze_sweep: no rows to plot")
+    labels = [f"{r['setting']}\n{r['trainable_params']:,} trainable" for r in rows]
+    fig, (ax_acc, ax_sec) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, key, ylabel, fmt in ((ax_acc, "accuracy", "target test accuracy", "{:.3f}"),
+                                 (ax_sec, "seconds_per_epoch", "seconds per epoch", "{:.2f}")):
+        vals = [float(r[key]) for r in rows]
+        rects = ax.bar(range(len(rows)), vals, color=plt.cm.viridis(np.linspace(0.2, 0.8, len(rows))))
+        for rect, v in zip(rects, vals):
+            ax.annotate(fmt.format(v), (rect.get_x() + rect.get_width() / 2, rect.get_height()), ha="center",
+                        va="bottom", fontsize=8)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_ylabel(ylabel)
+    lo = min(float(r["accuracy"]) for r in rows)
+    ax_acc.set_ylim(max(0.0, lo - 0.1), 1.0)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+def layer_drift(drifts: dict[str, dict[str, float]], title: str = "", ylabel: str = "relative weight change"):
+    """Grouped bars: per layer, how far each run moved its weights (``{run: {layer: drift}}``, e.g. from
+    :func:`tlkit.finetune.weight_drift`)."""
+    plt = _plt()
+    if not drifts or not all(drifts.values()):
+        raise ValueError("layer_drift: give {run label: {layer: drift}} with at least one layer per run")
+    layers = list(next(iter(drifts.values())))
+    fig, ax = plt.subplots(figsize=(1.5 + 1.1 * len(layers), 3.6))
+    width = 0.8 / len(drifts)
+    for i, (run, d) in enumerate(drifts.items()):
+        ax.bar(np.arange(len(layers)) + (i - (len(drifts) - 1) / 2) * width, [d.get(n, 0.0) for n in layers],
+               width, label=run)
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels(layers, fontsize=8, rotation=20)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
