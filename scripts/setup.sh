@@ -10,6 +10,7 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
 python -m pip install -q --disable-pip-version-check -r requirements.txt
+python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 python -m pip install -q --disable-pip-version-check --no-deps -e .
 python -m tlkit kernel
 TF_CPP_MIN_LOG_LEVEL=3 python -m tlkit pretrain

@@ -26,6 +26,14 @@ from .freeze import keep_batchnorm_inference, layer_table, unfreeze_blocks  # no
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605
     "StageHistory", "finetune", "fit_stage", "keep_batchnorm_inference", "layer_table", "source_probe",
     "source_task", "unfreeze_blocks", "unfreeze_sweep", "weight_drift"]
+from . import text, textdata  # noqa: E402
+from .text import (TextEncoder, freeze_lower_layers, sentence_embeddings,  # noqa: E402
+                   text_classifier, text_encoder)
+from .textdata import load_emails, load_reviews  # noqa: E402
+
+__all__ = globals().get("__all__", []) + [  # noqa: PLE0605
+    "TextEncoder", "freeze_lower_layers", "load_emails", "load_reviews", "sentence_embeddings",
+    "text", "text_classifier", "text_encoder", "textdata"]
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",

@@ -237,3 +237,59 @@ def layer_drift(drifts: dict[str, dict[str, float]], title: str = "", ylabel: st
         ax.set_title(title)
     fig.tight_layout()
     return fig
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str], title: str = ""):
+    """A confusion matrix: counts, with each row's share (recall of the true class) in brackets."""
+    plt = _plt()
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    k = len(class_names)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"confusion_matrix: expected two equal-length 1-D label arrays, got {y_true.shape}, {y_pred.shape}")
+    if min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= k:
+        raise ValueError(f"confusion_matrix: labels must be in 0..{k - 1} for {k} class names")
+    cm = np.zeros((k, k), dtype=int)
+    np.add.at(cm, (y_true, y_pred), 1)
+    share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.3 * k + 1.8, 1.2 * k + 1.2))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{cm[i, j]}\n({share[i, j]:.0%})", ha="center", va="center",
+                    color="white" if share[i, j] > 0.6 else "black", fontsize=9)
+    ax.set_xticks(range(k))
+    ax.set_xticklabels(class_names)
+    ax.set_yticks(range(k))
+    ax.set_yticklabels(class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or f"accuracy {np.trace(cm) / cm.sum():.3f}")
+    fig.tight_layout()
+    return fig
+
+
+def freezing_tradeoff(rows: Sequence[dict], title: str = ""):
+    """Freezing sweep: test accuracy, trainable parameters and seconds per epoch, one bar per setting.
+
+    Rows come from :func:`tlkit.text.freezing_sweep` (keys ``setting``, ``accuracy``, ``trainable``,
+    ``seconds_per_epoch``).
+    """
+    plt = _plt()
+    if not rows:
+        raise ValueError("freezing_tradeoff: no rows to plot")
+    names = [str(r["setting"]).replace(" + ", "\n+ ") for r in rows]
+    colors = plt.cm.tab10.colors[: len(rows)]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = (("accuracy", "test accuracy", "{:.3f}", 1.0), ("trainable", "trainable parameters (M)", "{:.1f}", 1e-6),
+              ("seconds_per_epoch", "seconds per epoch", "{:.1f}", 1.0))
+    for ax, (key, label, fmt, scale) in zip(axes, panels):
+        vals = [float(r[key]) * scale for r in rows]
+        rects = ax.bar(range(len(rows)), vals, color=colors)
+        for rect, v in zip(rects, vals):
+            ax.annotate(fmt.format(v), (rect.get_x() + rect.get_width() / 2, rect.get_height()), ha="center",
+                        va="bottom", fontsize=8)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(names, fontsize=7)
+        ax.set_title(label)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -70,6 +70,18 @@ class Budget:
     ft_probe_test: int = 1000              # source-task linear probe: test images
     ft_sweep_epochs: int = 3               # epochs per setting of the how-much-to-unfreeze sweep
     ft_timing_rounds: int = 3              # sweep speed: epochs per setting, interleaved; the fastest kept
+    txt_encoder: str = "minilm"            # text_encoder() default: real all-MiniLM-L6-v2 (quick)
+    txt_seq_len: int = 64                  # tokens per text (reviews: median 19 words, max 72)
+    txt_batch_size: int = 16
+    txt_epochs: int = 2                    # fine-tuning epochs at a small learning rate
+    txt_learning_rate: float = 2e-4
+    txt_scratch_epochs: int = 4            # same architecture from random init (a fair, longer budget)
+    txt_scratch_learning_rate: float = 3e-4
+    txt_seeds: tuple[int, ...] = (0,)      # notebook seeds (claims were checked on 3+ seeds offline)
+    txt_train_per_class: int = 200         # full: Yelp subsample; quick: the course split's fixed sizes
+    txt_val_per_class: int = 40
+    txt_test_per_class: int = 80
+    txt_embed_batch: int = 64              # sentence_embeddings batch size
 
 
 _BUDGETS = {
@@ -200,3 +212,10 @@ _BUDGETS["full"] = replace(
     _BUDGETS["full"], ft_train_images=4000, ft_head_epochs=3, ft_head_learning_rate=1e-3, ft_lr_factor=100.0,
     ft_finetune_epochs=3, ft_unfreeze_blocks=1, ft_probe_train=1000, ft_probe_test=1000, ft_sweep_epochs=2,
     ft_timing_rounds=1)
+# bert_small_en_uncased (4 layers, 512 wide, 29M params): ~4x faster than bert_base on a Colab T4,
+# so the 3-setting freezing sweep x 3 seeds fits in well under an hour.
+_BUDGETS["full"] = replace(
+    _BUDGETS["full"], txt_encoder="bert_small_en_uncased", txt_seq_len=128, txt_batch_size=32,
+    txt_epochs=2, txt_learning_rate=5e-5, txt_scratch_epochs=3, txt_scratch_learning_rate=3e-4,
+    txt_seeds=(0, 1, 2), txt_train_per_class=2000, txt_val_per_class=200, txt_test_per_class=1000,
+    txt_embed_batch=128)

