@@ -34,6 +34,11 @@ from .textdata import load_emails, load_reviews  # noqa: E402
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605
     "TextEncoder", "freeze_lower_layers", "load_emails", "load_reviews", "sentence_embeddings",
     "text", "text_classifier", "text_encoder", "textdata"]
+from . import adapt  # noqa: E402  (Keras is imported lazily inside)
+from .adapt import Degradation, adabn, coral_loss, degrade, domain_adversarial_model, mixed_batches  # noqa: E402
+
+__all__ = globals().get("__all__", []) + [  # noqa: PLE0605
+    "Degradation", "adabn", "adapt", "coral_loss", "degrade", "domain_adversarial_model", "mixed_batches"]
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",

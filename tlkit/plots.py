@@ -293,3 +293,76 @@ def freezing_tradeoff(rows: Sequence[dict], title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+def domain_rows(rows: dict[str, np.ndarray], n: int = 8, title: str = ""):
+    """Images side by side, one row per domain (e.g. ``{"source": x_s, "target": x_t}``)."""
+    plt = _plt()
+    if not rows:
+        raise ValueError("domain_rows: no rows to show")
+    n = min([n] + [len(x) for x in rows.values()])
+    if n == 0:
+        raise ValueError("domain_rows: every row needs at least one image")
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n, 1.45 * len(rows)), squeeze=False)
+    for r, (name, images) in enumerate(rows.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            im = images[c]
+            ax.imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray" if im.shape[-1] == 1 else None,
+                      vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def domain_embedding(panels: dict[str, tuple[np.ndarray, np.ndarray]], labels: np.ndarray | None = None,
+                     title: str = ""):
+    """2-D embeddings (t-SNE) of features, one panel per model, coloured by domain (0 source, 1 target).
+
+    ``panels`` maps a panel title to ``(points (n, 2), domain (n,))``; with ``labels`` the class id of
+    every point is written on it, so one sees whether the classes of both domains meet.
+    """
+    plt = _plt()
+    if not panels:
+        raise ValueError("domain_embedding: no panels to plot")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+    for ax, (name, (pts, dom)) in zip(axes[0], panels.items()):
+        pts, dom = np.asarray(pts), np.asarray(dom)
+        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) != len(dom):
+            raise ValueError(f"domain_embedding: panel {name!r} needs (n, 2) points and n domain ids")
+        for d, color, label in ((0, "tab:blue", "source"), (1, "tab:red", "target")):
+            m = dom == d
+            ax.scatter(pts[m, 0], pts[m, 1], s=7, alpha=0.5, color=color, label=label)
+            if labels is not None:
+                for (x, y), c in list(zip(pts[m], np.asarray(labels)[m]))[::6]:
+                    ax.annotate(str(int(c)), (x, y), fontsize=6, color=color)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].legend(loc="best", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def strength_sweep(rows: Sequence[dict], series: dict[str, str], title: str = "", xlabel: str = "degradation strength"):
+    """Accuracy against degradation strength; ``series`` maps a row key to its legend label."""
+    plt = _plt()
+    if not rows:
+        raise ValueError("strength_sweep: no rows to plot")
+    xs = [r["strength"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for key, label in series.items():
+        ax.plot(xs, [r[key] for r in rows], "o-", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -82,6 +82,19 @@ class Budget:
     txt_val_per_class: int = 40
     txt_test_per_class: int = 80
     txt_embed_batch: int = 64              # sentence_embeddings batch size
+    da_source_test: int = 1000                  # quick: MNIST test images held out from the source pool
+    da_filters: tuple[int, ...] = (16, 32, 64)  # quick: the small BatchNorm CNN feature extractor
+    da_mlp_units: int = 256                     # full: trainable Dense-BN-ReLU on frozen ResNet50 features
+    da_strength: float = 0.6                    # full: degradation strength of the target domain
+    da_steps: int = 400                         # optimiser steps of every trained method
+    da_batch_size: int = 64
+    da_target_labels: int = 10                  # labelled target examples per class (mixed batches)
+    da_target_fraction: float = 0.25            # share of target examples in each mixed batch
+    da_lambda_max: float = 0.3                  # DANN: gradient-reversal strength at the end of the ramp
+    da_coral_weight: float = 1.0                # Deep CORAL: weight of the covariance loss
+    da_seeds: tuple[int, ...] = (0,)            # seeds run in the notebook
+    da_sweep: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # degradation strengths of the sweep
+    da_tsne_points: int = 200                   # per domain, in the t-SNE picture
 
 
 _BUDGETS = {
@@ -219,3 +232,4 @@ _BUDGETS["full"] = replace(
     txt_epochs=2, txt_learning_rate=5e-5, txt_scratch_epochs=3, txt_scratch_learning_rate=3e-4,
     txt_seeds=(0, 1, 2), txt_train_per_class=2000, txt_val_per_class=200, txt_test_per_class=1000,
     txt_embed_batch=128)
+_BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), da_tsne_points=400)
