@@ -269,7 +269,8 @@ def test_freezing_sweep_rows_and_timing(tiny):
     x = tiny.tokenize(["good phone", "bad battery", "it works", "phone broke"] * 4)
     y = np.array([2, 0, 1, 0] * 4)
     rows = text.freezing_sweep("bert_tiny_en_uncased", x, y, x, y, 3, settings=[(0, "none"), (2, "all")],
-                               epochs=1, batch_size=8, timing_rounds=2, timing_steps=2, progress=False)
+                               epochs=1, batch_size=8, timing_rounds=2, timing_steps=2, timing_clock="cpu",
+                               progress=False)
     assert [r["setting"] for r in rows] == ["none (full fine-tuning)", "all but the head"]
     assert rows[0]["trainable"] > rows[1]["trainable"] > 0          # the head still trains
     for r in rows:
@@ -280,6 +281,8 @@ def test_freezing_sweep_rows_and_timing(tiny):
         text.freezing_sweep("bert_tiny_en_uncased", x, y, x, y, 3, settings=[], progress=False)
     with pytest.raises(ValueError, match="no models"):
         text.time_training_steps([], x, y)
+    with pytest.raises(ValueError, match="clock must be 'wall' or 'cpu'"):
+        text.time_training_steps([object()], x, y, clock="gpu")
 
 
 def test_nb03_plots_check_inputs():

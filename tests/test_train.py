@@ -27,6 +27,14 @@ def test_train_head_bad_inputs():
         train.feature_head(4, 1)
 
 
+def test_clock_fn():
+    import time
+
+    assert train.clock_fn("wall") is time.perf_counter and train.clock_fn("cpu") is time.process_time
+    with pytest.raises(ValueError, match="'wall' or 'cpu'"):
+        train.clock_fn("gpu")
+
+
 def test_scratch_and_timing():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, (32, 28, 28, 1)).astype("uint8")

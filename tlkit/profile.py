@@ -82,6 +82,7 @@ class Budget:
     txt_val_per_class: int = 40
     txt_test_per_class: int = 80
     txt_embed_batch: int = 64              # sentence_embeddings batch size
+    txt_timing_clock: str = "cpu"          # freezing-sweep speed in CPU seconds (full: "wall", on a GPU)
     da_source_test: int = 1000                  # quick: MNIST test images held out from the source pool
     da_filters: tuple[int, ...] = (16, 32, 64)  # quick: the small BatchNorm CNN feature extractor
     da_mlp_units: int = 256                     # full: trainable Dense-BN-ReLU on frozen ResNet50 features
@@ -231,5 +232,5 @@ _BUDGETS["full"] = replace(
     _BUDGETS["full"], txt_encoder="bert_small_en_uncased", txt_seq_len=128, txt_batch_size=32,
     txt_epochs=2, txt_learning_rate=5e-5, txt_scratch_epochs=3, txt_scratch_learning_rate=3e-4,
     txt_seeds=(0, 1, 2), txt_train_per_class=2000, txt_val_per_class=200, txt_test_per_class=1000,
-    txt_embed_batch=128)
+    txt_embed_batch=128, txt_timing_clock="wall")
 _BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), da_tsne_points=400)

@@ -516,14 +516,20 @@ def default_freezing_settings(num_layers: int) -> list[tuple[int, str]]:
 
 
 def time_training_steps(models: Sequence, x: dict, y: np.ndarray, batch_size: int = 16, steps: int = 6,
-                        rounds: int = 5) -> list[float]:
+                        rounds: int = 5, clock: str = "wall") -> list[float]:
     """Median seconds per training step of each model, measured in short *interleaved* bursts.
+
+    ``clock``: ``"wall"`` (elapsed) or ``"cpu"`` (CPU seconds of this process), see
+    :func:`tlkit.train.clock_fn`.
 
     Each round times ``steps`` optimiser steps of every model in turn (rotating the order); the
     median over rounds is robust to a machine that other work slows down now and then. The models
     keep training during the measurement, so time them after evaluating them. One untimed warm-up
     step per model first.
     """
+    from .train import clock_fn
+
+    now = clock_fn(clock)
     if not models:
         raise ValueError("time_training_steps: no models")
     if steps < 1 or rounds < 1:
@@ -542,22 +548,24 @@ def time_training_steps(models: Sequence, x: dict, y: np.ndarray, batch_size: in
     for r in range(rounds):
         for k in range(len(models)):
             i = (k + r) % len(models)
-            t0 = time.perf_counter()
+            t0 = now()
             burst(models[i], batches)
-            per_round[i].append((time.perf_counter() - t0) / len(batches))
+            per_round[i].append((now() - t0) / len(batches))
     return [float(np.median(t)) for t in per_round]
 
 
 def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray, x_test: dict, y_test: np.ndarray,
                    num_classes: int, settings: Sequence[tuple[int, str]] | None = None, epochs: int = 2,
                    learning_rate: float = 1e-4, batch_size: int = 16, seed: int = 0, dropout: float = 0.1,
-                   timing_rounds: int = 5, timing_steps: int = 6, progress: bool = True) -> list[dict]:
+                   timing_rounds: int = 5, timing_steps: int = 6, timing_clock: str = "wall",
+                   progress: bool = True) -> list[dict]:
     """Fine-tune one fresh copy of the pretrained encoder per freezing setting and measure each.
 
     ``settings``: ``(n_lower_layers_frozen, embeddings)`` pairs (default: :func:`default_freezing_settings`).
     Each model trains ``epochs`` epochs and is evaluated on the test set. Speed is then measured by
     :func:`time_training_steps` (short interleaved bursts, median over ``timing_rounds``), so that a
-    busy machine slows all settings alike: ``seconds_per_epoch`` = median step time x steps per epoch.
+    busy machine slows all settings alike: ``seconds_per_epoch`` = median step time x steps per epoch,
+    in ``timing_clock`` seconds (``"wall"`` or ``"cpu"``).
     Returns one row per setting: ``setting``, ``frozen_layers``, ``embeddings``, ``accuracy``,
     ``trainable``, ``frozen``, ``seconds_per_epoch``, ``seconds_per_step``, ``epoch_seconds`` (wall
     time of each training epoch, first one with tracing), ``predictions`` (test class ids), ``history``.
@@ -595,7 +603,8 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
                      "accuracy": float(np.mean(pred == np.asarray(y_test))), "predictions": pred,
                      "epoch_seconds": timer.times, "history": h.history})
         models.append(model)
-    step_s = time_training_steps(models, x_train, y_train, batch_size, steps=timing_steps, rounds=timing_rounds)
+    step_s = time_training_steps(models, x_train, y_train, batch_size, steps=timing_steps, rounds=timing_rounds,
+                                 clock=timing_clock)
     steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
     for run, t in zip(runs, step_s):
         run["seconds_per_step"] = t

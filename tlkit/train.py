@@ -75,23 +75,28 @@ def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> floa
     return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y)))
 
 
+def clock_fn(name: str = "wall") -> Callable[[], float]:
+    """The timer behind every speed measurement: ``"wall"`` (elapsed seconds, what a GPU user waits
+    for) or ``"cpu"`` (CPU seconds of this process, all threads: the compute used, which barely moves
+    when other programs share the machine)."""
+    if name not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {name!r}")
+    return time.perf_counter if name == "wall" else time.process_time
+
+
 def seconds_per_epoch(model, x, y, batch_size: int = 64, epochs: int = 5, clock: str = "wall") -> float:
     """Seconds of the fastest training epoch, the first (tracing) epoch excluded.
 
     The epochs run inside one ``fit`` call and are timed by a callback, so the fixed cost of
     starting ``fit`` (building the data pipeline, callbacks) is not counted as training time.
     The fastest epoch is reported (as ``timeit`` does): it is the one least disturbed by other
-    processes. ``clock="wall"`` measures elapsed time (what a GPU user waits for);
-    ``clock="cpu"`` measures the CPU seconds this process used (all its threads), which is the
-    compute an epoch costs on a CPU and barely moves when other programs share the machine.
+    processes. ``clock``: ``"wall"`` or ``"cpu"`` (see :func:`clock_fn`).
     """
     import keras
 
     if epochs < 2:
         raise ValueError("epochs must be >= 2 (the first epoch is a warm-up)")
-    if clock not in ("wall", "cpu"):
-        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
-    now = time.perf_counter if clock == "wall" else time.process_time
+    now = clock_fn(clock)
 
     class _EpochTimer(keras.callbacks.Callback):
         def __init__(self):
