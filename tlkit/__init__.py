@@ -39,6 +39,11 @@ from .adapt import Degradation, adabn, coral_loss, degrade, domain_adversarial_m
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605
     "Degradation", "adabn", "adapt", "coral_loss", "degrade", "domain_adversarial_model", "mixed_batches"]
+from . import crosslingual  # noqa: E402
+from .crosslingual import check_language, parallel_retrieval, transfer_curve  # noqa: E402
+
+__all__ = globals().get("__all__", []) + [  # noqa: PLE0605
+    "check_language", "crosslingual", "parallel_retrieval", "transfer_curve"]
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",

@@ -366,3 +366,59 @@ def strength_sweep(rows: Sequence[dict], series: dict[str, str], title: str = ""
     ax.set_title(title)
     fig.tight_layout()
     return fig
+def cross_lingual_curve(rows: Sequence[dict], series: dict[str, str] | None = None, title: str = "",
+                        all_label: str = "all", chance: float | None = None):
+    """Target accuracy against target labels ``N`` (rows of :func:`tlkit.crosslingual.transfer_curve`):
+    mean over seeds with a min..max band; ``N`` on evenly spaced ticks (0, 10, 50, ..., all)."""
+    plt = _plt()
+    if not rows:
+        raise ValueError("cross_lingual_curve: no rows to plot")
+    series = series or {"source_then_target": "source first, then target", "target_only": "target only (same encoder)",
+                        "scratch": "target only, from scratch (char n-grams)"}
+    ns = list(dict.fromkeys(r["n"] for r in rows))
+    xs = np.arange(len(ns))
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for key, label in series.items():
+        vals = [[r[key] for r in rows if r["n"] == n and r.get(key) is not None] for n in ns]
+        if not all(vals):
+            continue
+        ax.plot(xs, [np.mean(v) for v in vals], "o-", label=label)
+        ax.fill_between(xs, [min(v) for v in vals], [max(v) for v in vals], alpha=0.2)
+    if chance is not None:
+        ax.axhline(chance, color="gray", ls=":", label=f"chance ({chance:.2f})")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([all_label if n is None else str(n) for n in ns])
+    ax.set_xlabel("labelled target-language examples N")
+    ax.set_ylabel("target test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def parallel_pairs(points_a: np.ndarray, points_b: np.ndarray, labels: Sequence[int] | None = None,
+                   class_names: Sequence[str] | None = None, names: tuple[str, str] = ("source", "target"),
+                   title: str = ""):
+    """2-D points of parallel texts (row ``i`` of ``a`` translates row ``i`` of ``b``), a line per pair;
+    circles for language ``a``, triangles for ``b``, colour = class."""
+    plt = _plt()
+    a, b = np.asarray(points_a), np.asarray(points_b)
+    if a.ndim != 2 or a.shape != b.shape or a.shape[1] != 2 or len(a) == 0:
+        raise ValueError(f"parallel_pairs: expected two (n, 2) arrays of the same shape, got {a.shape}, {b.shape}")
+    lab = np.zeros(len(a), dtype=int) if labels is None else np.asarray(labels, dtype=int)
+    colors = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for i in range(len(a)):
+        ax.plot([a[i, 0], b[i, 0]], [a[i, 1], b[i, 1]], color="gray", lw=0.6, alpha=0.6)
+    for c in np.unique(lab):
+        m = lab == c
+        cname = class_names[c] if class_names is not None else str(c)
+        ax.scatter(a[m, 0], a[m, 1], marker="o", s=22, color=colors(int(c)), label=f"{names[0]} · {cname}")
+        ax.scatter(b[m, 0], b[m, 1], marker="^", s=26, color=colors(int(c)), label=f"{names[1]} · {cname}")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -96,6 +96,13 @@ class Budget:
     da_seeds: tuple[int, ...] = (0,)            # seeds run in the notebook
     da_sweep: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # degradation strengths of the sweep
     da_tsne_points: int = 200                   # per domain, in the t-SNE picture
+    xl_encoder: str = "use_multilingual"         # frozen multilingual sentence encoder (quick)
+    xl_contrast_encoder: str = "minilm"          # English-only encoder: the negative-transfer contrast
+    xl_source: str = "ru"                        # the "many" language
+    xl_target: str = "ko"                        # the "few" language
+    xl_ns: tuple = (0, 10, 50, 100, 300, None)   # target labels N (None = the whole target train pool)
+    xl_seeds: tuple[int, ...] = (0, 1, 2)        # seeds of the curve (claims need >= 3)
+    xl_pairs_shown: int = 60                     # parallel pairs in the 2-D picture
 
 
 _BUDGETS = {

@@ -1,0 +1,224 @@
+"""Unit tests of tlkit.crosslingual: language checks, sampling, heads, the transfer curve, retrieval."""
+import numpy as np
+import pytest
+
+from tlkit import crosslingual as xl
+
+RU = ["Отличный чайник, кипит быстро.", "Сломался через неделю.", "Нормально, ничего особенного."]
+KO = ["정말 좋은 주전자예요.", "일주일 만에 고장났어요.", "그냥 무난해요."]
+EN = ["Great kettle, boils fast.", "Broke after a week.", "It's fine, nothing special."]
+
+
+# ------------------------------------------------------------------------------------------ languages
+def test_char_script_and_counts():
+    assert xl.char_script("я") == "Cyrillic"
+    assert xl.char_script("한") == "Hangul"
+    assert xl.char_script("z") == "Latin"
+    assert xl.char_script("7") is None and xl.char_script(" ") is None
+    assert xl.script_counts("USB-C 포트") == {"Latin": 4, "Hangul": 2}
+    assert xl.dominant_script("Привет, hi") == "Cyrillic"
+    assert xl.dominant_script("123 !!") is None
+    assert xl.guess_language(KO[0]) == "ko" and xl.guess_language(RU[0]) == "ru" and xl.guess_language(EN[0]) == "en"
+
+
+def test_check_language_accepts_right_texts_with_a_few_foreign_letters():
+    assert xl.check_language(RU, "ru") == RU
+    assert xl.check_language(KO + ["GPS 정확하고 배터리 5일 가요."], "ko")[-1].startswith("GPS")
+    assert xl.check_language(EN, "EN") == EN
+
+
+def test_mixed_up_language_codes_are_named():
+    with pytest.raises(ValueError, match=r"no Cyrillic letters.*Korean \(lang='ko'\).*mixed up"):
+        xl.check_language(KO, "ru", "Russian train split")
+    with pytest.raises(ValueError, match=r"no Hangul letters.*Russian \(lang='ru'\)"):
+        xl.check_language(RU, "ko")
+
+
+def test_texts_without_letters_of_the_language():
+    with pytest.raises(ValueError, match="item 1 .* has no letters at all"):
+        xl.check_language([KO[0], "12345 !!!"], "ko")
+    with pytest.raises(ValueError, match="only .* of the letters are Hangul"):
+        xl.check_language(["Cheap plastic kettle, broke on day two 별로"], "ko")
+
+
+def test_bad_language_codes():
+    with pytest.raises(ValueError, match="did you mean 'ko'"):
+        xl.check_lang_code("kr")
+    with pytest.raises(ValueError, match="unsupported language code 'de'"):
+        xl.check_lang_code("de")
+    with pytest.raises(ValueError, match="language code string"):
+        xl.check_lang_code(None)
+
+
+def test_empty_inputs():
+    with pytest.raises(ValueError, match="Korean test split: expected a non-empty list"):
+        xl.check_language([], "ko", "Korean test split")
+    with pytest.raises(ValueError, match="item 1 is an empty string"):
+        xl.check_language([KO[0], "  "], "ko")
+    with pytest.raises(ValueError, match="single string"):
+        xl.check_language(KO[0], "ko")
+
+
+class _Split:
+    def __init__(self, texts, labels, ids):
+        self.texts, self.labels, self.ids = texts, np.asarray(labels), ids
+
+
+def test_labelled_texts_joins_and_checks():
+    a = _Split(RU[:2], [2, 0], ["r1", "r2"])
+    b = _Split(RU[2:], [1], ["r3"])
+    lt = xl.labelled_texts("ru", a, b)
+    assert len(lt) == 3 and lt.ids == ["r1", "r2", "r3"] and list(lt.labels) == [2, 0, 1]
+    with pytest.raises(ValueError, match="split is empty"):
+        xl.labelled_texts("ru", _Split([], [], []))
+    with pytest.raises(ValueError, match="mixed up"):
+        xl.labelled_texts("ru", _Split(KO, [0, 1, 2], ["r1", "r2", "r3"]))
+    with pytest.raises(ValueError, match="not unique"):
+        xl.labelled_texts("ru", a, a)
+
+
+def test_check_parallel_and_leakage():
+    a = _Split(RU, [2, 0, 1], ["r1", "r2", "r3"])
+    xl.check_parallel(a, _Split(KO, [2, 0, 1], ["r1", "r2", "r3"]))
+    with pytest.raises(ValueError, match="ids differ"):
+        xl.check_parallel(a, _Split(KO, [2, 0, 1], ["r1", "r3", "r2"]))
+    with pytest.raises(ValueError, match="different labels"):
+        xl.check_parallel(a, _Split(KO, [2, 1, 1], ["r1", "r2", "r3"]))
+    with pytest.raises(ValueError, match="empty split"):
+        xl.check_parallel(a, _Split([], [], []))
+    xl.disjoint_ids(["r1", "r2"], ["r3"])
+    with pytest.raises(ValueError, match="would leak"):
+        xl.disjoint_ids(["r1", "r2"], ["r2"])
+
+
+# ------------------------------------------------------------------------------------------- sampling
+def test_sample_n_spreads_over_classes():
+    y = np.repeat([0, 1, 2], 20)
+    idx = xl.sample_n(y, 10, seed=0)
+    assert len(idx) == 10 and len(set(idx)) == 10
+    assert sorted(np.bincount(y[idx], minlength=3)) == [3, 3, 4]
+    assert np.array_equal(idx, xl.sample_n(y, 10, seed=0))
+    assert not np.array_equal(np.sort(idx), np.sort(xl.sample_n(y, 10, seed=1)))
+    assert len(xl.sample_n(y, None)) == 60
+    # a class with too few examples hands its quota to the others
+    y2 = np.array([0] * 30 + [1] * 30 + [2] * 2)
+    assert len(xl.sample_n(y2, 30, seed=0)) == 30
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            xl.sample_n(y, bad)
+    with pytest.raises(ValueError, match="only 60"):
+        xl.sample_n(y, 61)
+    with pytest.raises(ValueError, match="non-empty"):
+        xl.sample_n(np.array([], dtype=int), 3)
+
+
+# --------------------------------------------------------------------------------- heads and the curve
+def _fake_languages(n_per_class=40, dim=16, shift=0.0, seed=0):
+    """Fake 'source' and 'target' embeddings: the same class directions, the target rotated slightly and
+    shifted; plus a 'broken' target whose class directions are unrelated (an encoder that does not transfer)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, dim)) * 2.0
+    def make(c, n, noise, offset):
+        y = np.repeat(np.arange(3), n)
+        x = c[y] + noise * rng.normal(size=(len(y), dim)) + offset
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), y
+    xs, ys = make(centres, n_per_class, 1.0, 0.0)
+    q, r = np.linalg.qr(np.eye(dim) + 0.15 * rng.normal(size=(dim, dim)))
+    q = q * np.sign(np.diag(r))                          # a small rotation, not a reflection
+    xt, yt = make(centres @ q, n_per_class, 1.0, shift)
+    xtest, ytest = make(centres @ q, n_per_class, 1.0, shift)
+    return xs, ys, xt, yt, xtest, ytest, rng
+
+
+FAST = xl.HeadBudget(source_steps=60, target_steps=20, target_only_steps=40, scratch_steps=20)
+
+
+def test_heads_transfer_on_fake_embeddings():
+    xs, ys, xt, yt, xtest, ytest, _ = _fake_languages()
+    src = xl.train_source_head(xs, ys, 3, FAST, seed=0)
+    zero = xl.head_accuracy(src, xtest, ytest)
+    assert zero > 0.7                                    # shared class directions -> zero-shot works
+    before = src.get_weights()[0].copy()
+    cont = xl.continue_on_target(src, xt[:6], yt[:6], FAST, seed=0)
+    assert np.array_equal(src.get_weights()[0], before)  # the source head is not modified
+    assert xl.head_accuracy(cont, xtest, ytest) > 0.6
+    only = xl.train_target_only_head(xt, yt, 3, FAST, seed=0)
+    assert xl.head_accuracy(only, xtest, ytest) > 0.7
+
+
+def test_head_input_errors():
+    with pytest.raises(ValueError, match=r"non-empty \(n, dim\)"):
+        xl.train_source_head(np.zeros((0, 4)), np.zeros(0), 3)
+    with pytest.raises(ValueError, match="labels of shape"):
+        xl.train_source_head(np.zeros((4, 4)), np.zeros(3), 3)
+    with pytest.raises(ValueError, match="NaN"):
+        xl.head_accuracy(xl.embedding_head(2, 3), np.array([[np.nan, 0.0]]), np.array([0]))
+    with pytest.raises(ValueError, match="num_classes >= 2"):
+        xl.embedding_head(4, 1)
+    with pytest.raises(ValueError, match="steps"):
+        xl.fit_head(xl.embedding_head(2, 3), np.ones((3, 2)), np.array([0, 1, 2]), steps=0, learning_rate=0.1)
+
+
+def test_transfer_curve_rows_and_table():
+    xs, ys, xt, yt, xtest, ytest, rng = _fake_languages(n_per_class=20)
+    words = {0: "나쁨 최악", 1: "보통 그냥", 2: "좋음 최고"}
+    tt = [words[int(c)] + " 제품" for c in yt]
+    te = [words[int(c)] + " 물건" for c in ytest]
+    rows = xl.transfer_curve(xs, ys, xt, yt, xtest, ytest, 3, [0, None], [0], FAST, tgt_texts=tt,
+                             test_texts=te, progress=False)
+    assert len(rows) == 2
+    zero = [r for r in rows if r["n"] == 0]
+    assert all(r["target_only"] == pytest.approx(1 / 3) and r["n_used"] == 0 for r in zero)
+    full = [r for r in rows if r["n"] is None]
+    assert all(r["n_used"] == len(yt) for r in full)
+    assert all(r["scratch"] > 0.9 for r in full)         # the scratch model reads the class words
+    table = xl.curve_table(rows)
+    assert list(table.index) == [0, "all"]
+    assert {"source_then_target", "target_only", "scratch", "gain (points)", "min gain over seeds"} <= set(table)
+    with pytest.raises(ValueError, match="embedding sizes differ"):
+        xl.transfer_curve(xs, ys, xt[:, :8], yt, xtest, ytest, 3, [0], [0], FAST, progress=False)
+    with pytest.raises(ValueError, match="non-empty"):
+        xl.transfer_curve(xs, ys, xt, yt, xtest, ytest, 3, [], [0], FAST, progress=False)
+    with pytest.raises(ValueError, match="no rows"):
+        xl.curve_table([])
+
+
+def test_scratch_model_needs_texts():
+    with pytest.raises(ValueError, match="scratch training texts"):
+        xl.train_scratch([], np.array([]), 3)
+    with pytest.raises(ValueError, match="labels"):
+        xl.train_scratch(["가나", "다라"], np.array([0]), 3)
+
+
+# ------------------------------------------------------------------------------------- embedding space
+def test_parallel_retrieval():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(50, 8))
+    good = xl.parallel_retrieval(a, a + 0.05 * rng.normal(size=a.shape))
+    assert good["top1"] == 1.0 and good["mean_rank"] == 1.0 and good["pair_cosine"] > good["random_cosine"]
+    bad = xl.parallel_retrieval(a, rng.normal(size=a.shape))
+    assert bad["top1"] < 0.2 and bad["chance_top1"] == pytest.approx(1 / 50)
+    with pytest.raises(ValueError, match="same shape"):
+        xl.parallel_retrieval(a, a[:10])
+
+
+def test_language_centring():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 6)) + 3.0
+    c = xl.center_language(x, xl.language_mean(x))
+    assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-5)
+    assert abs(float(c.mean())) < 0.2
+    with pytest.raises(ValueError, match="non-empty"):
+        xl.language_mean(np.zeros((0, 6)))
+    with pytest.raises(ValueError, match=r"\(n, dim\) and \(dim,\)"):
+        xl.center_language(x, np.zeros(5))
+
+
+def test_project_2d():
+    x = np.random.default_rng(0).normal(size=(20, 5))
+    assert xl.project_2d(x, "pca").shape == (20, 2)
+    assert xl.project_2d(x, "tsne").shape == (20, 2)
+    with pytest.raises(ValueError, match="'pca' or 'tsne'"):
+        xl.project_2d(x, "umap")
+    with pytest.raises(ValueError, match="n >= 3"):
+        xl.project_2d(x[:2], "pca")
