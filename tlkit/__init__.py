@@ -44,6 +44,10 @@ from .crosslingual import check_language, parallel_retrieval, transfer_curve  # 
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605
     "check_language", "crosslingual", "parallel_retrieval", "transfer_curve"]
+from . import distill, zeroshot  # noqa: E402
+from .zeroshot import ZeroShotClassifier, zero_shot_classify  # noqa: E402
+
+__all__ = globals().get("__all__", []) + ["ZeroShotClassifier", "distill", "zero_shot_classify", "zeroshot"]  # noqa: PLE0605
 
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",

@@ -422,3 +422,19 @@ def parallel_pairs(points_a: np.ndarray, points_b: np.ndarray, labels: Sequence[
     ax.set_title(title)
     fig.tight_layout()
     return fig
+def accuracy_vs_speed(rows: Sequence[dict], title: str = ""):
+    """Accuracy against throughput (texts/s, log x), one labelled point per model: ``{"name", "accuracy", "throughput"}``."""
+    plt = _plt()
+    if not rows:
+        raise ValueError("accuracy_vs_speed: no rows to plot")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in rows:
+        ax.scatter(r["throughput"], r["accuracy"], s=40)
+        ax.annotate(r["name"], (r["throughput"], r["accuracy"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("throughput (texts/s, log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

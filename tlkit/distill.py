@@ -1,0 +1,226 @@
+"""Teacher -> student (учитель -> ученик): a large model labels texts, a small fast network learns from them.
+
+* :func:`teacher_targets` turns the teacher's class probabilities into hard labels (argmax) or soft
+  labels (the probabilities, optionally softened with a temperature).
+* :func:`build_student` makes the small fast network: raw strings in, class probabilities out
+  (``TextVectorization`` inside the model, so timing includes preprocessing). ``kind="bag"`` is an
+  embedding bag (word vectors averaged), ``kind="cnn"`` a small 1D-CNN over word vectors.
+* :func:`train_student` fits it on hard (integer) or soft (probability rows) targets.
+* :func:`measure_speed` gives throughput (texts/s) and latency (ms per single text) of any
+  ``texts -> probabilities`` callable, so teacher and student are timed the same way in one process;
+  :func:`model_size` gives parameters and megabytes.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .profile import set_seed
+from .text import check_texts
+
+STUDENT_KINDS = ("bag", "cnn")
+
+
+# ---------------------------------------------------------------------------------------------- targets
+def check_probabilities(probs: Any, what: str = "probabilities", n: int | None = None) -> np.ndarray:
+    """``(n, num_classes)`` rows of non-negative numbers summing to 1, or ValueError."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
+        raise ValueError(f"{what}: expected a (n, num_classes >= 2) array of class probabilities, got shape {p.shape}")
+    if n is not None and p.shape[0] != n:
+        raise ValueError(f"{what}: expected {n} rows (one per text), got {p.shape[0]}")
+    if not np.all(np.isfinite(p)) or p.min() < 0 or not np.allclose(p.sum(1), 1.0, atol=1e-3):
+        raise ValueError(f"{what}: every row must hold non-negative probabilities summing to 1 "
+                         f"(apply a softmax first)")
+    return p
+
+
+def soften(probs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Re-scale probabilities with a temperature: ``p ** (1/T)`` renormalised (T > 1 = softer)."""
+    p = check_probabilities(probs)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    logp = np.log(np.clip(p, 1e-12, 1.0)) / float(temperature)
+    logp -= logp.max(axis=1, keepdims=True)
+    q = np.exp(logp)
+    return (q / q.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_targets(probs: np.ndarray, kind: str = "hard", temperature: float = 1.0) -> np.ndarray:
+    """The teacher's labels for a student: ``"hard"`` -> argmax class ids; ``"soft"`` -> probabilities."""
+    p = check_probabilities(probs, "teacher probabilities")
+    if kind == "hard":
+        return np.argmax(p, axis=1).astype(np.int64)
+    if kind == "soft":
+        return soften(p, temperature)
+    raise ValueError(f"kind must be 'hard' or 'soft', got {kind!r}")
+
+
+# ---------------------------------------------------------------------------------------------- student
+def build_student(vocabulary_texts: Sequence[str], num_classes: int, kind: str = "bag", max_tokens: int = 20000,
+                  sequence_length: int = 96, embedding_dim: int = 64, ngrams: int | None = None,
+                  filters: int = 64, dropout: float = 0.2, seed: int = 0, name: str | None = None):
+    """A small fast text classifier: strings -> ``TextVectorization`` -> word vectors -> pooled -> softmax.
+
+    The vocabulary (at most ``max_tokens`` words; ``ngrams=2`` adds word pairs) is learnt from
+    ``vocabulary_texts`` (unlabelled texts are fine). ``kind="bag"``: average of the word vectors
+    (an embedding bag); ``kind="cnn"``: Conv1D (width 3) + global max pooling. Input: a batch of
+    Python strings (``tf.constant(list_of_str)``); output: ``(batch, num_classes)`` probabilities.
+    """
+    import keras
+    from keras import layers
+
+    texts = check_texts(vocabulary_texts, "vocabulary_texts")
+    if kind not in STUDENT_KINDS:
+        raise ValueError(f"kind must be one of {STUDENT_KINDS}, got {kind!r}")
+    for what, v, lo in (("num_classes", num_classes, 2), ("max_tokens", max_tokens, 10),
+                        ("sequence_length", sequence_length, 4), ("embedding_dim", embedding_dim, 2),
+                        ("filters", filters, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{what} must be an integer >= {lo}, got {v!r}")
+    if ngrams is not None and (isinstance(ngrams, bool) or not isinstance(ngrams, (int, np.integer)) or ngrams < 1):
+        raise ValueError(f"ngrams must be None or an integer >= 1, got {ngrams!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    set_seed(seed)
+    vec = layers.TextVectorization(max_tokens=int(max_tokens), output_mode="int", ngrams=ngrams,
+                                   output_sequence_length=int(sequence_length), name="vectorize")
+    vec.adapt(np.array(texts, dtype=object))
+    inp = keras.Input(shape=(), dtype="string", name="text")
+    ids = vec(inp)
+    x = layers.Embedding(vec.vocabulary_size(), int(embedding_dim), mask_zero=(kind == "bag"),
+                         name="word_vectors")(ids)
+    if kind == "bag":
+        x = layers.GlobalAveragePooling1D(name="average")(x)
+    else:
+        x = layers.Conv1D(int(filters), 3, padding="same", activation="relu", name="conv")(x)
+        x = layers.GlobalMaxPooling1D(name="max_pool")(x)
+    x = layers.Dropout(float(dropout), name="dropout")(x)
+    out = layers.Dense(int(num_classes), activation="softmax", name="classes")(x)
+    return keras.Model(inp, out, name=name or f"student_{kind}")
+
+
+def train_student(model, texts: Sequence[str], targets: np.ndarray, epochs: int = 30, batch_size: int = 32,
+                  learning_rate: float = 3e-3, seed: int = 0, validation: tuple[Sequence[str], np.ndarray] | None = None,
+                  verbose: int = 0) -> dict:
+    """Fit a student on hard targets (integer class ids) or soft targets (probability rows).
+
+    Hard targets use sparse categorical cross-entropy, soft ones categorical cross-entropy against the
+    teacher's probabilities (the distillation loss). Returns ``{"model", "history", "seconds", "soft"}``.
+    """
+    import keras
+    import tensorflow as tf
+
+    texts = check_texts(texts)
+    t = np.asarray(targets)
+    num_classes = int(model.output_shape[-1])
+    if t.ndim == 1:
+        from .data import check_labels
+
+        check_labels(t, num_classes, n=len(texts), what="student targets")
+        soft, loss = False, "sparse_categorical_crossentropy"
+    elif t.ndim == 2:
+        t = check_probabilities(t, "student soft targets", n=len(texts)).astype(np.float32)
+        if t.shape[1] != num_classes:
+            raise ValueError(f"student soft targets have {t.shape[1]} classes, the student {num_classes}")
+        soft, loss = True, "categorical_crossentropy"
+    else:
+        raise ValueError(f"targets: expected class ids (n,) or probabilities (n, classes), got shape {t.shape}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    set_seed(seed)
+    model.compile(keras.optimizers.Adam(learning_rate), loss=loss)
+    val = None
+    if validation is not None:
+        vt, vy = validation
+        vy = np.asarray(vy)
+        if soft and vy.ndim == 1:
+            vy = np.eye(num_classes, dtype=np.float32)[vy]
+        val = (tf.constant(check_texts(vt, "validation texts")), vy)
+    t0 = time.perf_counter()
+    hist = model.fit(tf.constant(texts), t, epochs=int(epochs), batch_size=int(batch_size), shuffle=True,
+                     validation_data=val, verbose=verbose)
+    return {"model": model, "history": hist.history, "seconds": time.perf_counter() - t0, "soft": soft}
+
+
+def student_predictor(model, batch_size: int = 1024) -> Callable[[Sequence[str]], np.ndarray]:
+    """``texts -> probabilities`` of a student, through one traced ``tf.function`` (no per-call overhead)."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def predict(texts: Sequence[str]) -> np.ndarray:
+        texts = check_texts(texts)
+        parts = [np.asarray(fn(tf.constant(texts[s:s + batch_size]))) for s in range(0, len(texts), batch_size)]
+        return np.concatenate(parts)
+
+    return predict
+
+
+def accuracy_of(predict: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str], labels: np.ndarray) -> float:
+    """Accuracy of a ``texts -> probabilities`` callable."""
+    p = np.asarray(predict(check_texts(texts)))
+    y = np.asarray(labels)
+    if p.ndim != 2 or len(p) != len(y):
+        raise ValueError(f"predict returned shape {p.shape} for {len(y)} texts; expected (n, num_classes)")
+    return float(np.mean(np.argmax(p, axis=1) == y))
+
+
+# ----------------------------------------------------------------------------------------------- timing
+def measure_speed(predict: Callable[[Sequence[str]], Any], texts: Sequence[str], min_seconds: float = 1.0,
+                  repeats: int = 3, latency_calls: int = 20, max_texts: int | None = None) -> dict:
+    """Throughput (texts/s, batch use) and latency (ms for one text) of ``predict``, after a warm-up.
+
+    Throughput: ``texts`` (repeated until a pass takes at least ``min_seconds``, capped at
+    ``max_texts``) are predicted in one call, ``repeats`` times; the median pass is used.
+    Latency: median over ``latency_calls`` calls on a single text. Time both models in the same
+    process, one after the other, so the machine's load affects them alike.
+    """
+    texts = check_texts(texts)
+    if repeats < 1 or latency_calls < 1 or not min_seconds > 0:
+        raise ValueError("repeats and latency_calls must be >= 1 and min_seconds > 0")
+    predict(texts[:2])                                   # warm-up: tracing, first-call allocation
+    predict(texts[:1])
+    t0 = time.perf_counter()
+    predict(texts)
+    once = max(time.perf_counter() - t0, 1e-6)
+    reps = max(1, int(np.ceil(min_seconds / once)))
+    batch = list(texts) * reps
+    if max_texts is not None:
+        batch = batch[:max(len(texts), int(max_texts))]
+    passes = []
+    for _ in range(int(repeats)):
+        t0 = time.perf_counter()
+        predict(batch)
+        passes.append(time.perf_counter() - t0)
+    lat = []
+    for i in range(int(latency_calls)):
+        one = [texts[i % len(texts)]]
+        t0 = time.perf_counter()
+        predict(one)
+        lat.append(time.perf_counter() - t0)
+    sec = float(np.median(passes))
+    return {"texts": len(batch), "seconds": sec, "throughput": len(batch) / sec,
+            "latency_ms": 1000.0 * float(np.median(lat))}
+
+
+def model_size(*models) -> dict:
+    """Parameters and megabytes (float32 weights) of one model or several used together."""
+    if not models:
+        raise ValueError("model_size: give at least one model")
+    n = 0
+    nbytes = 0
+    for m in models:
+        if not hasattr(m, "weights"):
+            raise ValueError(f"model_size: expected a Keras model, got {type(m).__name__}")
+        for w in m.weights:
+            k = int(np.prod([int(d) for d in w.shape])) if len(w.shape) else 1
+            try:
+                itemsize = np.dtype(str(w.dtype)).itemsize
+            except TypeError:
+                itemsize = 4
+            n += k
+            nbytes += k * itemsize
+    return {"parameters": int(n), "megabytes": nbytes / 1e6}
