@@ -24,8 +24,8 @@ def test_select_notebooks(tmp_path):
 
 def test_results_table_markdown():
     t = runner.results_table([{"notebook": "01", "approach": "fe", "metric": "acc", "transfer": 0.9,
-                               "baseline": 0.7, "gain": 0.2, "seconds": 12.0}])
-    assert t.splitlines()[0].startswith("| notebook | approach") and "| 0.900 | 0.700 | 0.200 |" in t
+                               "baseline": 0.7, "baseline_name": "scratch", "gain": 0.2, "seconds": 12.3}])
+    assert t.splitlines()[0].startswith("| notebook | approach") and "| 0.900 | 0.700 | scratch | 0.200 | 12 |" in t
 
 
 def test_run_executes_reports_and_fails_on_a_failed_claim(tmp_path, monkeypatch):
@@ -40,7 +40,7 @@ def test_run_executes_reports_and_fails_on_a_failed_claim(tmp_path, monkeypatch)
     assert code == 1
     report = (tmp_path / "runs" / "latest" / "report.md").read_text()
     assert "| 01_ok | ok |" in report and "| 02_bad | FAILED |" in report
-    assert "| 01_ok | x | acc | 0.900 | 0.500 | 0.400 |" in report
+    assert "| 01_ok | x | acc | 0.900 | 0.500 | base | 0.400 |" in report
     assert (tmp_path / "runs" / "latest" / "01_ok.ipynb").exists()
     assert runner.run(["01"], profile="quick", notebooks=str(nbdir), out_root=str(tmp_path / "r2")) == 0
 

@@ -10,7 +10,8 @@ from typing import Sequence
 
 from .kernel import KERNEL_NAME, install_kernel
 
-RESULT_COLUMNS = ("notebook", "approach", "metric", "transfer", "baseline", "gain", "seconds")
+RESULT_COLUMNS = ("notebook", "approach", "metric", "transfer", "baseline", "baseline is", "gain", "seconds")
+_RESULT_KEYS = {"baseline is": "baseline_name"}     # column -> key of a recorded result, where they differ
 
 
 def find_notebooks_dir(explicit: str | None = None) -> Path:
@@ -64,11 +65,14 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bo
 
 def results_table(rows: Sequence[dict]) -> str:
     """A Markdown table of headline results."""
-    def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+    def fmt(col, v):
+        if isinstance(v, float):
+            return f"{v:.0f}" if col == "seconds" else f"{v:.3f}"
+        return "" if v is None else str(v)
 
     head = "| " + " | ".join(RESULT_COLUMNS) + " |\n|" + "---|" * len(RESULT_COLUMNS) + "\n"
-    return head + "".join("| " + " | ".join(fmt(r.get(c)) for c in RESULT_COLUMNS) + " |\n" for r in rows)
+    return head + "".join("| " + " | ".join(fmt(c, r.get(_RESULT_KEYS.get(c, c))) for c in RESULT_COLUMNS) + " |\n"
+                          for r in rows)
 
 
 def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | None = None,
