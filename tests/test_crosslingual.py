@@ -222,3 +222,97 @@ def test_project_2d():
         xl.project_2d(x, "umap")
     with pytest.raises(ValueError, match="n >= 3"):
         xl.project_2d(x[:2], "pca")
+
+
+# ------------------------------------------------------------------------------------- data per profile
+def test_quick_language_pair_is_the_parallel_course_reviews():
+    ru, ko = xl.load_language_pair("quick")
+    assert (ru.lang, ko.lang) == ("ru", "ko") and ru.num_classes == ko.num_classes == 3
+    xl.check_parallel(ru.test, ko.test)
+    a, b = xl.parallel_pairs("ru", "ko")
+    assert a.ids == ko.test.ids and len(a) == len(b) > 100
+    with pytest.raises(ValueError, match="did you mean 'ko'"):
+        xl.parallel_pairs("ru", "kr")
+
+
+def test_full_language_pair_is_real_two_class_data(tmp_path, monkeypatch):
+    from tlkit import budget, textdata
+
+    b = budget("full")
+    ru_file = tmp_path / "ru.csv"
+    with open(ru_file, "w", encoding="utf-8") as f:
+        f.write("review\tsentiment\n")
+        per = b.xl_source_per_class + b.xl_val_per_class + b.xl_test_per_class
+        for i in range(per):
+            f.write(f"плохой товар {i}\tnegative\nнормальный товар {i}\tneautral\nхороший товар {i}\tpositive\n")
+    ko_dir = tmp_path / "nsmc"
+    ko_dir.mkdir()
+    for split, n in (("train", b.xl_target_pool_per_class + b.xl_val_per_class), ("test", b.xl_test_per_class)):
+        with open(ko_dir / f"ratings_{split}.txt", "w", encoding="utf-8") as f:
+            f.write("id\tdocument\tlabel\n")
+            for i in range(n):
+                f.write(f"{i}0\t나쁜 영화 {i}\t0\n{i}1\t좋은 영화 {i}\t1\n")
+    files = {"rureviews": ru_file, "nsmc_ratings_train": ko_dir / "ratings_train.txt",
+             "nsmc_ratings_test": ko_dir / "ratings_test.txt"}
+    monkeypatch.setattr(textdata, "download_checked",
+                        lambda filename, *a, **k: next(v for key, v in files.items() if filename.startswith(key)))
+    ru, ko = xl.load_language_pair("full")
+    assert ru.class_names == ko.class_names == ("negative", "positive")
+    assert len(ru.train) == 2 * b.xl_source_per_class and len(ko.train) == 2 * b.xl_target_pool_per_class
+    assert len(ko.test) == 2 * b.xl_test_per_class
+    assert all(("плох" in t) == (y == 0) for t, y in zip(ru.train.texts, ru.train.labels))
+
+
+def test_full_language_pair_fails_fast_offline(tmp_path, monkeypatch):
+    import time
+
+    from tlkit import net
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(net, "can_reach", lambda *a, **k: False)
+    t0 = time.time()
+    with pytest.raises(net.OfflineError, match="TLKIT_PROFILE=quick"):
+        xl.load_language_pair("full")
+    assert time.time() - t0 < 5
+
+
+# ---------------------------------------------------------------------- full: fine-tuning the encoder
+def test_fine_tune_curve_rows_on_a_real_small_encoder():
+    """MiniLM (real, offline) stands in for the full profile's multilingual BERT; tiny budget."""
+    from tlkit.textdata import TextSet
+
+    def make(n, seed):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, n)
+        texts = [("a terrible broken product" if c == 0 else "an excellent lovely product") + f" {i}"
+                 for i, c in enumerate(y)]
+        return TextSet(texts, y, [f"{seed}-{i}" for i in range(n)], ("negative", "positive"))
+
+    fb = xl.FineTuneBudget(source_epochs=2, learning_rate=1e-4, target_steps=2, target_lr=1e-5,
+                           target_only_steps=2, target_only_lr=1e-4, batch_size=8)
+    rows = xl.fine_tune_curve("minilm", make(32, 0), make(16, 1), make(16, 2), 2, ns=(0, 4), seeds=(0,), fb=fb,
+                              source_lang="en", target_lang="en", sequence_length=16, progress=False)
+    assert [(r["n"], r["n_used"], r["seed"]) for r in rows] == [(0, 0, 0), (4, 4, 0)]
+    assert rows[0]["target_only"] == 0.5 and rows[0]["scratch"] is None
+    assert all(0.0 <= r["source_then_target"] <= 1.0 and 0.0 <= r["target_only"] <= 1.0 for r in rows)
+    assert rows[0]["source_then_target"] >= 0.75        # the source task is easy: the fine-tuned model learned it
+    table = xl.curve_table(rows)
+    assert list(table.index) == [0, 4]
+
+
+def test_fine_tune_curve_bad_inputs():
+    from tlkit.textdata import TextSet
+
+    s = TextSet(["good thing", "bad thing"], np.array([1, 0]), ["a", "b"], ("negative", "positive"))
+    ko = TextSet(KO[:2], np.array([1, 0]), ["c", "d"], ("negative", "positive"))
+    with pytest.raises(ValueError, match="frozen encoder"):
+        xl.fine_tune_curve("use_multilingual", s, s, s, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="en")
+    with pytest.raises(ValueError, match="non-empty"):
+        xl.fine_tune_curve("minilm", s, s, s, 2, ns=(), seeds=(0,), source_lang="en", target_lang="en")
+    with pytest.raises(ValueError, match="no Hangul letters"):
+        xl.fine_tune_curve("minilm", s, s, s, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="ko")
+    bad = TextSet(KO[:2], np.array([1]), ["c", "d"], ("negative", "positive"))
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        xl.fine_tune_curve("minilm", s, ko, bad, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="ko")
+    with pytest.raises(ValueError, match="unknown text encoder"):
+        xl.fine_tune_curve("xlm_roberta_huge", s, s, s, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="en")

