@@ -212,10 +212,7 @@ def yelp_reviews(train_per_class: int, val_per_class: int, test_per_class: int, 
 
     ``directory`` may point at an extracted ``yelp_review_full_csv`` folder (used by the tests).
     """
-    for name, v in (("train_per_class", train_per_class), ("val_per_class", val_per_class),
-                    ("test_per_class", test_per_class)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    _check_per_class(train_per_class=train_per_class, val_per_class=val_per_class, test_per_class=test_per_class)
     folder = Path(directory) if directory is not None else _yelp_dir()
     rng = np.random.default_rng(seed)
     tr_texts, tr_stars = _yelp_rows(folder / "train.csv")
