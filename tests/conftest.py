@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TLKIT_PROFILE", "quick")
+os.environ.setdefault("TLKIT_STRICT_CLAIMS", "1")   # nbval kernels inherit it: a missed claim fails the test
 
 import pytest  # noqa: E402
 

@@ -10,7 +10,7 @@ zero-shot, teacher -> student).
 from __future__ import annotations
 
 from .backbones import Backbone, classifier, image_backbone
-from .claims import ClaimFailed, claim, record_result, set_notebook
+from .claims import ClaimFailed, claim, record_measure, record_result, set_notebook
 from .data import ImageTask, few_per_class, image_task, target_task
 from .features import extract_features
 from .freeze import freeze_all, freeze_up_to, trainable_summary, unfreeze_top
@@ -52,7 +52,7 @@ __all__ = globals().get("__all__", []) + ["ZeroShotClassifier", "distill", "zero
 __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above add their names)
     "Backbone", "ClaimFailed", "ImageTask", "banner", "budget", "claim", "classifier", "extract_features",
     "few_per_class", "freeze_all", "freeze_up_to", "get_profile", "image_backbone", "image_task",
-    "record_result", "set_notebook", "set_seed", "start", "target_task", "trainable_summary", "unfreeze_top",
+    "record_measure", "record_result", "set_notebook", "set_seed", "start", "target_task", "trainable_summary", "unfreeze_top",
 ]
 
 

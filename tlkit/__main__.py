@@ -1,4 +1,4 @@
-"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] [--profile quick|full]``."""
+"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] | bench [01 02 ...] [--profile quick|full]``."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=("quick", "full"), default=None)
     r.add_argument("--out", default="runs", help="output folder (default: runs/)")
     r.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
+    b = sub.add_parser("bench", help="time notebooks: wall/CPU seconds, peak memory, speed ratios (JSON + Markdown)")
+    b.add_argument("notebooks", nargs="*", help="notebook numbers, e.g. 00 03 (default: all)")
+    b.add_argument("--profile", choices=("quick", "full"), default=None)
+    b.add_argument("--out", default="runs", help="output folder (default: runs/)")
+    b.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
     sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
     args = parser.parse_args(argv)
 
@@ -35,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"installed kernel at {install_kernel()}")
         return 0
+    if args.command == "bench":
+        from .bench import bench
+
+        return bench(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)
     from .runner import run
 
     return run(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)

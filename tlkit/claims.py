@@ -1,7 +1,9 @@
 """Claims: every statement a notebook makes is measured, asserted, and recorded.
 
 ``claim(name, value, op, threshold)`` prints one stable line ``CLAIM ok: <name>`` (the output that
-nbval checks) or raises :class:`ClaimFailed` with the measured value. Claims and headline results
+nbval checks). A missed claim raises :class:`ClaimFailed` with the measured value where claims are checked
+(``python -m tlkit run``, the test suite, CI: :func:`strict`); in a learner's own session it prints a
+warning with the measured value and the notebook goes on. Claims and headline results
 are written to ``<results dir>/<notebook>.json``, which ``python -m tlkit run`` collects.
 """
 from __future__ import annotations
@@ -66,8 +68,18 @@ def _update(section: str, key: str | None, value: Any) -> None:
     _results_file().write_text(json.dumps(data, indent=2, default=float))
 
 
+def strict() -> bool:
+    """Whether a missed claim stops the notebook: under ``python -m tlkit run``, the tests (nbval) and CI
+    (``TLKIT_STRICT_CLAIMS=1`` or ``CI`` set); ``TLKIT_STRICT_CLAIMS=0`` turns it off."""
+    flag = os.environ.get("TLKIT_STRICT_CLAIMS", "").strip().lower()
+    if flag in ("0", "false", "no"):
+        return False
+    return flag in ("1", "true", "yes") or os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def claim(name: str, value: float, op: str, threshold: float) -> float:
-    """Assert ``value op threshold``; print ``CLAIM ok: name`` or raise :class:`ClaimFailed`."""
+    """Check ``value op threshold``; print ``CLAIM ok: name``. A miss raises :class:`ClaimFailed` when
+    :func:`strict`, else prints ``CLAIM MISSED: ...`` with the measured value and returns it."""
     if op not in OPS:
         raise ValueError(f"op must be one of {sorted(OPS)}, got {op!r}")
     if not name:
@@ -76,8 +88,24 @@ def claim(name: str, value: float, op: str, threshold: float) -> float:
     ok = bool(OPS[op](value, threshold))
     _update("claims", name, {"value": value, "op": op, "threshold": threshold, "ok": ok})
     if not ok:
-        raise ClaimFailed(f"CLAIM FAILED: {name}: measured {value:.4g}, expected {op} {threshold}")
+        if strict():
+            raise ClaimFailed(f"CLAIM FAILED: {name}: measured {value:.4g}, expected {op} {threshold}")
+        print(f"CLAIM MISSED: {name}: measured {value:.4g}, expected {op} {threshold}. Your run differs from "
+              f"the course's checked runs (another machine, seed or library version?); the notebook goes on.")
+        return value
     print(f"CLAIM ok: {name}")
+    return value
+
+
+def record_measure(name: str, value: float, unit: str = "") -> float:
+    """Record a measured number the benchmark reports (e.g. a speed-up ratio); returns ``value``."""
+    if not name or not isinstance(name, str):
+        raise ValueError("a measure needs a non-empty name")
+    value = float(value)
+    data = load_results()
+    data.setdefault("measures", {})[name] = {"value": value, "unit": unit}
+    data["profile"] = get_profile()
+    _results_file().write_text(json.dumps(data, indent=2))
     return value
 
 

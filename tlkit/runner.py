@@ -89,6 +89,7 @@ def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | 
     (out / "results").mkdir(parents=True, exist_ok=True)
     install_kernel()
     os.environ["TLKIT_RESULTS_DIR"] = str((out / "results").resolve())
+    os.environ.setdefault("TLKIT_STRICT_CLAIMS", "1")     # a missed claim fails the notebook and the run
     if prof == "quick":
         from .zoo import ZOO, pretrain
 
