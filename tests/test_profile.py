@@ -10,10 +10,23 @@ def test_default_is_quick_off_colab(monkeypatch):
     assert profile.get_profile() == "quick"
 
 
-def test_colab_defaults_to_full(monkeypatch):
+def test_colab_gpu_defaults_to_full_and_colab_cpu_to_quick(monkeypatch):
     monkeypatch.delenv("TLKIT_PROFILE", raising=False)
     monkeypatch.setenv("COLAB_RELEASE_TAG", "x")
+    monkeypatch.setenv("COLAB_GPU", "1")
+    assert profile.gpu_visible() and profile.get_profile() == "full"
+    monkeypatch.setenv("COLAB_GPU", "0")
+    assert not profile.gpu_visible() and profile.get_profile() == "quick"
+    monkeypatch.setenv("TLKIT_PROFILE", "full")          # forced
     assert profile.get_profile() == "full"
+
+
+def test_colab_cpu_banner_says_how_to_get_a_gpu(monkeypatch):
+    monkeypatch.delenv("TLKIT_PROFILE", raising=False)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "x")
+    monkeypatch.setenv("COLAB_GPU", "0")
+    line = profile.banner("03")
+    assert "profile=quick" in line and "Change runtime type" in line and "TLKIT_PROFILE" in line
 
 
 def test_env_selects_profile(monkeypatch):

@@ -27,11 +27,20 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
+def gpu_visible() -> bool:
+    """True when an NVIDIA GPU is visible, checked without importing TensorFlow (Colab sets ``COLAB_GPU``)."""
+    flag = os.environ.get("COLAB_GPU", "").strip()
+    if flag:
+        return flag not in ("0", "false", "False")
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
 def get_profile() -> str:
-    """The active profile name: ``TLKIT_PROFILE`` or the environment's default."""
+    """The active profile name: ``TLKIT_PROFILE``, else ``full`` on a Colab GPU runtime and ``quick``
+    everywhere else (a Colab CPU runtime included: the full profile would take hours there)."""
     name = os.environ.get("TLKIT_PROFILE", "").strip().lower()
     if not name:
-        return "full" if on_colab() else "quick"
+        return "full" if on_colab() and gpu_visible() else "quick"
     if name not in PROFILES:
         raise ValueError(f"TLKIT_PROFILE={name!r} is not a profile; expected one of {PROFILES}")
     return name
@@ -83,6 +92,12 @@ class Budget:
     txt_test_per_class: int = 80
     txt_embed_batch: int = 64              # sentence_embeddings batch size
     txt_timing_clock: str = "cpu"          # freezing-sweep speed in CPU seconds (full: "wall", on a GPU)
+    txt_timing_rounds: int = 2             # interleaved timing bursts per setting (the median counts)
+    txt_timing_steps: int = 4              # training steps per burst
+    txt_lora_rank: int = 8                 # the LoRA model trained on the page
+    txt_lora_ranks: tuple[int, ...] = (4, 8, 16)          # ranks compared (parameters, adapter size)
+    txt_lora_trained_ranks: tuple[int, ...] = (8,)        # ranks also trained and timed (full: all three)
+    txt_lora_learning_rate: float = 2e-3   # adapters start at zero: a 10x larger learning rate than fine-tuning
     da_source_test: int = 1000                  # quick: MNIST test images held out from the source pool
     da_filters: tuple[int, ...] = (16, 32, 64)  # quick: the small BatchNorm CNN feature extractor
     da_mlp_units: int = 256                     # full: trainable Dense-BN-ReLU on frozen ResNet50 features
@@ -243,10 +258,13 @@ def banner(notebook: str = "") -> str:
     device = f"GPU x{len(gpus)}" if gpus else "CPU"
     other = "quick" if prof == "full" else "full"
     head = f"[{notebook}] " if notebook else ""
-    return (
-        f"{head}tlkit profile={prof} | TensorFlow {tf.__version__}, Keras {keras.__version__} | "
-        f"device={device} | switch: TLKIT_PROFILE={other}"
-    )
+    line = (f"{head}tlkit profile={prof} | TensorFlow {tf.__version__}, Keras {keras.__version__} | "
+            f"device={device} | switch: TLKIT_PROFILE={other}")
+    if on_colab() and not gpus and not os.environ.get("TLKIT_PROFILE"):
+        line += ("\nColab CPU runtime: running the offline quick profile. For the full profile (real ImageNet and "
+                 "keras-hub models): Runtime > Change runtime type > T4 GPU, then run again; or force one with "
+                 "os.environ['TLKIT_PROFILE'] = 'full' before importing tlkit.")
+    return line
 
 
 # Full-profile values of the per-notebook budgets.
@@ -261,7 +279,8 @@ _BUDGETS["full"] = replace(
     _BUDGETS["full"], txt_encoder="bert_small_en_uncased", txt_seq_len=128, txt_batch_size=32,
     txt_epochs=2, txt_learning_rate=5e-5, txt_scratch_epochs=3, txt_scratch_learning_rate=3e-4,
     txt_seeds=(0, 1, 2), txt_train_per_class=2000, txt_val_per_class=200, txt_test_per_class=1000,
-    txt_embed_batch=128, txt_timing_clock="wall")
+    txt_embed_batch=128, txt_timing_clock="wall", txt_timing_rounds=3, txt_timing_steps=10,
+    txt_lora_trained_ranks=(4, 8, 16), txt_lora_learning_rate=1e-3)
 # Real reviews, two classes (NSMC has no neutral). bert_base_multi (12 layers, 178M parameters, 104 languages
 # with Russian and Korean): fine-tuning it on 4,000 reviews at 128 tokens takes a few minutes on a Colab T4,
 # and it loads through the same keras-hub BERT path as notebook 03 (XLM-R base is stronger cross-lingually
