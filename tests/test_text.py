@@ -298,3 +298,29 @@ def test_nb03_plots_check_inputs():
     assert len(fig.axes) == 3
     with pytest.raises(ValueError, match="no rows"):
         plots.freezing_tradeoff([])
+
+
+def test_trainable_counts_after_each_freezing_step():
+    """Every freezing step changes what trains, by exactly the parameters it should (real MiniLM)."""
+    from tlkit.freeze import trainable_summary
+
+    enc = text.text_encoder("minilm", sequence_length=16)
+    bb = enc.backbone
+    model = text.sentiment_classifier(bb, 3)
+    head = 384 * 3 + 3
+    layer = {ly.name: ly.count_params() for ly in bb.layers}
+    full = bb.count_params() - layer["pooled_dense"] + head          # the unused pooler is frozen
+    assert trainable_summary(model)["trainable"] == full
+    text.freeze_bert_layers(bb, 3, embeddings="all")
+    upper = sum(layer[f"transformer_layer_{i}"] for i in (3, 4, 5))
+    assert trainable_summary(model)["trainable"] == upper + head
+    text.freeze_bert_layers(bb, 3, embeddings="token")                # the trap: position/segment still train
+    trap = upper + head + sum(layer[n] for n in ("position_embedding", "segment_embedding", "embeddings_layer_norm"))
+    assert trainable_summary(model)["trainable"] == trap
+    text.freeze_bert_layers(bb, 6, embeddings="all")
+    assert trainable_summary(model)["trainable"] == head
+    text.freeze_bert_layers(bb, 0, embeddings="none")                 # unfreezing works too
+    assert trainable_summary(model)["trainable"] == full
+    bb.enable_lora(8)                                                 # query/value adapters + their biases
+    per_projection = 384 * 12 * 8 + 8 * 32 + 12 * 32
+    assert trainable_summary(model)["trainable"] == 6 * 2 * per_projection + head

@@ -270,7 +270,7 @@ def freezing_tradeoff(rows: Sequence[dict], title: str = ""):
     """Freezing sweep: test accuracy, trainable parameters and seconds per epoch, one bar per setting.
 
     Rows come from :func:`tlkit.text.freezing_sweep` (keys ``setting``, ``accuracy``, ``trainable``,
-    ``seconds_per_epoch``).
+    ``seconds_per_epoch``); a NaN accuracy (a setting that was only timed) is labelled "not trained".
     """
     plt = _plt()
     if not rows:
@@ -281,11 +281,11 @@ def freezing_tradeoff(rows: Sequence[dict], title: str = ""):
     panels = (("accuracy", "test accuracy", "{:.3f}", 1.0), ("trainable", "trainable parameters (M)", "{:.1f}", 1e-6),
               ("seconds_per_epoch", "seconds per epoch", "{:.1f}", 1.0))
     for ax, (key, label, fmt, scale) in zip(axes, panels):
-        vals = [float(r[key]) * scale for r in rows]
-        rects = ax.bar(range(len(rows)), vals, color=colors)
-        for rect, v in zip(rects, vals):
-            ax.annotate(fmt.format(v), (rect.get_x() + rect.get_width() / 2, rect.get_height()), ha="center",
-                        va="bottom", fontsize=8)
+        vals = [float(r[key]) * scale if r.get(key) is not None else float("nan") for r in rows]
+        rects = ax.bar(range(len(rows)), [v if np.isfinite(v) else 0.0 for v in vals], color=colors)
+        for rect, v in zip(rects, vals):           # a setting that was only timed has no accuracy
+            ax.annotate(fmt.format(v) if np.isfinite(v) else "not\ntrained",
+                        (rect.get_x() + rect.get_width() / 2, rect.get_height()), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(names, fontsize=7)
         ax.set_title(label)

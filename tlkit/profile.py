@@ -92,7 +92,7 @@ class Budget:
     txt_test_per_class: int = 80
     txt_embed_batch: int = 64              # sentence_embeddings batch size
     txt_timing_clock: str = "cpu"          # freezing-sweep speed in CPU seconds (full: "wall", on a GPU)
-    txt_timing_rounds: int = 2             # interleaved timing bursts per setting (the median counts)
+    txt_timing_rounds: int = 3             # interleaved timing bursts per setting (the median counts)
     txt_timing_steps: int = 4              # training steps per burst
     txt_lora_rank: int = 8                 # the LoRA model trained on the page
     txt_lora_ranks: tuple[int, ...] = (4, 8, 16)          # ranks compared (parameters, adapter size)

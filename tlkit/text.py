@@ -375,18 +375,22 @@ def freeze_lower_layers(encoder: TextEncoder, n_layers: int, embeddings: str = "
     total = encoder.num_layers
     if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or not 0 <= n_layers <= total:
         raise ValueError(f"n_layers must be an integer in 0..{total} (the encoder has {total} layers), got {n_layers!r}")
-    bb = encoder.backbone
-    bb.trainable = True
-    frozen = {f"transformer_layer_{i}" for i in range(int(n_layers))} | {"pooled_dense"}
-    if embeddings == "all":
-        frozen |= set(EMBEDDING_LAYERS)
-    elif embeddings == "token":
-        frozen.add("token_embedding")
-    for layer in bb.layers:
-        layer.trainable = layer.name not in frozen
+    freeze_bert_layers(encoder.backbone, int(n_layers), embeddings)
     from .freeze import trainable_summary
 
-    return trainable_summary(bb)
+    return trainable_summary(encoder.backbone)
+
+
+def freeze_bert_layers(backbone, n_layers, embeddings="all"):
+    """Freeze the lower ``n_layers`` transformer layers of a keras-hub BERT backbone, and its embeddings."""
+    frozen = {f"transformer_layer_{i}" for i in range(n_layers)} | {"pooled_dense"}   # pooler: unused
+    if embeddings == "all":
+        frozen |= {"token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm"}
+    elif embeddings == "token":
+        frozen |= {"token_embedding"}                  # the trap: position/segment embeddings still train
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = layer.name not in frozen
 
 
 def describe_freezing(n_layers: int, embeddings: str, num_layers: int) -> str:
@@ -400,28 +404,97 @@ def describe_freezing(n_layers: int, embeddings: str, num_layers: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------- classifiers
-def text_classifier(encoder: TextEncoder, num_classes: int, dropout: float = 0.1, name: str = "text_classifier"):
+def text_classifier(encoder: TextEncoder, num_classes: int, dropout: float = 0.1):
     """``tokens -> encoder -> mean pooling -> Dropout -> Dense(num_classes, softmax)`` ("new_head").
 
-    Inputs are the dict from :meth:`TextEncoder.tokenize` (token_ids, padding_mask, segment_ids).
+    Inputs are the dict from :meth:`TextEncoder.tokenize` (token_ids, padding_mask, segment_ids), of any
+    length up to the encoder's ``sequence_length`` (so batches can be cut to their longest text).
+    Checks its arguments, then builds :func:`sentiment_classifier` (the code notebook 03 shows).
     """
-    import keras
-    from keras import layers
-
     encoder._require_bert("text_classifier")
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    bb = encoder.backbone
-    bb.get_layer("pooled_dense").trainable = False   # mean pooling does not use BERT's pooler
-    inputs = {k: keras.Input((encoder.sequence_length,), dtype="bool" if k == "padding_mask" else "int32", name=k)
-              for k in ("token_ids", "padding_mask", "segment_ids")}
-    seq = bb(inputs)["sequence_output"]
-    x = mean_pooling()(seq, inputs["padding_mask"])
-    x = layers.Dropout(dropout, name="new_head_dropout")(x)
-    out = layers.Dense(num_classes, activation="softmax", name="new_head")(x)
-    return keras.Model(inputs, out, name=name)
+    return sentiment_classifier(encoder.backbone, int(num_classes), float(dropout))
+
+
+def sentiment_classifier(backbone, num_classes, dropout=0.1):
+    """A new classification head on a pretrained keras-hub BERT backbone (mean pooling + Dense)."""
+    import keras
+
+    backbone.get_layer("pooled_dense").trainable = False    # BERT's [CLS] pooler: unused with mean pooling
+    inputs = {
+        "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        "padding_mask": keras.Input(shape=(None,), dtype="bool", name="padding_mask"),
+        "segment_ids": keras.Input(shape=(None,), dtype="int32", name="segment_ids"),
+    }
+    tokens = backbone(inputs)["sequence_output"]                 # one vector per token
+    sentence = mean_pooling()(tokens, inputs["padding_mask"])     # their average, padding excluded
+    x = keras.layers.Dropout(dropout, name="new_head_dropout")(sentence)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="new_head")(x)
+    return keras.Model(inputs, outputs, name="text_classifier")
+
+
+TOKEN_KEYS = ("token_ids", "padding_mask", "segment_ids")
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, shuffle: bool = True, seed: int = 0,
+                   pool_batches: int = 8) -> list[np.ndarray]:
+    """Index batches of texts of similar length (bucketing, группировка по длине).
+
+    Without shuffling: the texts in their order, cut into consecutive batches. With shuffling: a random
+    permutation is cut into pools of ``pool_batches`` batches, each pool is sorted by length and cut into
+    batches, and the batch order is shuffled - every epoch sees new batch-mates, yet each batch holds
+    texts of similar length, so little of it is padding.
+    """
+    lengths = np.asarray(lengths)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    n = len(lengths)
+    if not shuffle:
+        return [np.arange(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    out: list[np.ndarray] = []
+    for s in range(0, n, batch_size * pool_batches):
+        pool = perm[s:s + batch_size * pool_batches]
+        pool = pool[np.argsort(lengths[pool], kind="stable")]
+        out += [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+def trimmed_dataset(x: dict, y: np.ndarray | None = None, batch_size: int = 16, shuffle: bool = True,
+                    seed: int = 0, multiple: int = 8):
+    """A ``tf.data.Dataset`` of tokenized batches, each cut to its longest text (dynamic padding).
+
+    The tokenizer pads every text to ``sequence_length``; most reviews are much shorter. Grouping texts
+    of similar length (:func:`length_batches`) and trimming each batch to its longest text (rounded up
+    to ``multiple`` tokens) skips most of the padding: the results are the same - padding is masked -
+    but each step is cheaper. With ``shuffle`` the batches are re-drawn every epoch.
+    """
+    import tensorflow as tf
+
+    if not isinstance(x, dict) or "token_ids" not in x:
+        raise ValueError(f"x: expected the dict from encoder.tokenize(texts), got {type(x).__name__}")
+    lengths = np.asarray(x["padding_mask"]).sum(axis=1)
+    full = int(np.asarray(x["token_ids"]).shape[1])
+    state = {"epoch": 0}
+
+    def gen():
+        batches = length_batches(lengths, batch_size, shuffle, seed + 1000 * state["epoch"])
+        state["epoch"] += 1
+        for idx in batches:
+            cut = min(full, int(np.ceil(max(1, lengths[idx].max()) / multiple) * multiple))
+            xb = {k: np.asarray(x[k])[idx, :cut] for k in TOKEN_KEYS}
+            yield (xb, np.asarray(y)[idx]) if y is not None else (xb,)
+
+    xspec = {k: tf.TensorSpec((None, None), tf.bool if k == "padding_mask" else tf.int32) for k in TOKEN_KEYS}
+    sig = (xspec, tf.TensorSpec((None,), tf.as_dtype(np.asarray(y).dtype))) if y is not None else (xspec,)
+    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    n_batches = int(np.ceil(len(lengths) / batch_size))
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
 
 
 class _EpochTimer:
@@ -473,8 +546,9 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
     summary = freeze_lower_layers(encoder, freeze_layers, emb)
     compile_classifier(model, learning_rate)
     timer = _EpochTimer()
-    hist = model.fit(x_train, np.asarray(y_train), epochs=int(epochs), batch_size=batch_size, shuffle=True,
-                     validation_data=validation, verbose=verbose, callbacks=[timer.callback])
+    val = trimmed_dataset(*validation, batch_size=64, shuffle=False) if validation is not None else None
+    hist = model.fit(trimmed_dataset(x_train, y_train, batch_size, seed=seed), epochs=int(epochs), shuffle=False,
+                     validation_data=val, verbose=verbose, callbacks=[timer.callback])
     times = timer.times
     steady = times[1:] if len(times) > 1 else times
     from .freeze import trainable_summary
@@ -485,9 +559,20 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
             "frozen": counts["frozen"], "backbone": summary}
 
 
+def predict_proba(model, x: dict, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities of a text classifier on tokenized inputs (batches trimmed to their longest text)."""
+    lengths = np.asarray(x["padding_mask"]).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")          # similar lengths together: little padding
+    xs = {k: np.asarray(x[k])[order] for k in TOKEN_KEYS}
+    probs = model.predict(trimmed_dataset(xs, None, batch_size, shuffle=False), verbose=0)
+    out = np.empty_like(probs)
+    out[order] = probs
+    return out
+
+
 def predict_classes(model, x: dict, batch_size: int = 64) -> np.ndarray:
     """Argmax class ids of a text classifier on tokenized inputs."""
-    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+    return np.argmax(predict_proba(model, x, batch_size), axis=1)
 
 
 def evaluate(model, x: dict, y: np.ndarray, batch_size: int = 64) -> float:
@@ -513,23 +598,62 @@ def tfidf_baseline(train_texts: Sequence[str], y_train: np.ndarray, test_texts: 
 
 
 # ------------------------------------------------------------------------------------------ freezing sweep
+Setting = tuple   # (n_lower_layers_frozen, embeddings) or ("lora", rank)
+
+
 def default_freezing_settings(num_layers: int) -> list[tuple[int, str]]:
     """None, the lower half (+ all embeddings), all but the head, and the trap (lower half + token embedding)."""
     half = num_layers // 2
     return [(0, "none"), (half, "all"), (num_layers, "all"), (half, "token")]
 
 
+def _check_setting(setting: Any, num_layers: int) -> tuple:
+    if isinstance(setting, tuple) and len(setting) == 2 and setting[0] == "lora":
+        rank = setting[1]
+        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
+            raise ValueError(f"a LoRA setting is ('lora', rank) with an integer rank >= 1, got {setting!r}")
+        return ("lora", int(rank))
+    if not (isinstance(setting, tuple) and len(setting) == 2):
+        raise ValueError(f"a setting is (n_lower_layers_frozen, embeddings) or ('lora', rank), got {setting!r}")
+    return setting
+
+
+def setting_label(setting: tuple, num_layers: int) -> str:
+    """The row label of a sweep setting, e.g. ``lower 3/6 + all embeddings`` or ``LoRA rank 8``."""
+    if setting[0] == "lora":
+        return f"LoRA rank {setting[1]}"
+    return describe_freezing(setting[0], setting[1], num_layers)
+
+
+def apply_setting(encoder: TextEncoder, setting: tuple) -> None:
+    """Freeze ``encoder`` as ``setting`` says: lower layers (:func:`freeze_lower_layers`) or LoRA adapters
+    (keras-hub ``enable_lora``: the whole backbone frozen, rank-r adapters on attention queries and values)."""
+    if setting[0] == "lora":
+        encoder.backbone.enable_lora(int(setting[1]))
+    else:
+        freeze_lower_layers(encoder, setting[0], setting[1])
+
+
+def lora_adapter_bytes(encoder: TextEncoder, folder: str | Path | None = None) -> int:
+    """Size in bytes of the LoRA adapters alone, saved with keras-hub's ``save_lora_weights``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=folder) as d:
+        path = Path(d) / "adapters.lora.h5"
+        encoder.backbone.save_lora_weights(str(path))
+        return path.stat().st_size
+
+
 def time_training_steps(models: Sequence, x: dict, y: np.ndarray, batch_size: int = 16, steps: int = 6,
-                        rounds: int = 5, clock: str = "wall") -> list[float]:
-    """Median seconds per training step of each model, measured in short *interleaved* bursts.
+                        rounds: int = 3, clock: str = "wall") -> list[float]:
+    """Median seconds per training step of each compiled model, in short *interleaved* bursts.
 
-    ``clock``: ``"wall"`` (elapsed) or ``"cpu"`` (CPU seconds of this process), see
-    :func:`tlkit.train.clock_fn`.
-
-    Each round times ``steps`` optimiser steps of every model in turn (rotating the order); the
-    median over rounds is robust to a machine that other work slows down now and then. The models
-    keep training during the measurement, so time them after evaluating them. One untimed warm-up
-    step per model first.
+    Every model trains on the same ``steps`` batches (the first ``steps * batch_size`` examples, each batch
+    cut to its longest text, as in training). Each round gives each model one burst (one ``fit`` call over
+    those batches), rotating the order; the median over ``rounds`` is robust to a machine that other work
+    slows down now and then. A model that has not been trained yet gets one untimed warm-up step (graph
+    tracing) first. ``clock``: ``"wall"`` or ``"cpu"`` (see :func:`tlkit.train.clock_fn`). The models keep
+    training during the measurement, so time them after evaluating them.
     """
     from .train import clock_fn
 
@@ -538,41 +662,44 @@ def time_training_steps(models: Sequence, x: dict, y: np.ndarray, batch_size: in
         raise ValueError("time_training_steps: no models")
     if steps < 1 or rounds < 1:
         raise ValueError(f"steps and rounds must be >= 1, got {steps}, {rounds}")
-    n = len(x["token_ids"])
-    batches = [(s % n, min(s % n + batch_size, n)) for s in range(0, steps * batch_size, batch_size)]
-    y = np.asarray(y)
-
-    def burst(model, parts):
-        for a, b in parts:
-            model.train_on_batch({k: v[a:b] for k, v in x.items()}, y[a:b])
-
+    n = min(len(x["token_ids"]), steps * batch_size)
+    sub = {k: np.asarray(v)[:n] for k, v in x.items()}
+    ds = trimmed_dataset(sub, np.asarray(y)[:n], batch_size, shuffle=False)
+    n_batches = int(np.ceil(n / batch_size))
     for m in models:
-        burst(m, batches[:1])
+        if getattr(m, "train_function", None) is None:
+            m.fit(ds.take(1), epochs=1, shuffle=False, verbose=0)
     per_round: list[list[float]] = [[] for _ in models]
     for r in range(rounds):
         for k in range(len(models)):
             i = (k + r) % len(models)
             t0 = now()
-            burst(models[i], batches)
-            per_round[i].append((now() - t0) / len(batches))
+            models[i].fit(ds, epochs=1, shuffle=False, verbose=0)
+            per_round[i].append((now() - t0) / n_batches)
     return [float(np.median(t)) for t in per_round]
 
 
 def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray, x_test: dict, y_test: np.ndarray,
-                   num_classes: int, settings: Sequence[tuple[int, str]] | None = None, epochs: int = 2,
-                   learning_rate: float = 1e-4, batch_size: int = 16, seed: int = 0, dropout: float = 0.1,
-                   timing_rounds: int = 5, timing_steps: int = 6, timing_clock: str = "wall",
+                   num_classes: int, settings: Sequence[tuple] | None = None, epochs: int = 2,
+                   learning_rate: float = 1e-4, lora_learning_rate: float | None = None, batch_size: int = 16,
+                   seed: int = 0, dropout: float = 0.1, timing_rounds: int = 3, timing_steps: int = 6,
+                   timing_clock: str = "wall", timed_only: Sequence[tuple] = (), timing: bool = True,
                    progress: bool = True) -> list[dict]:
     """Fine-tune one fresh copy of the pretrained encoder per freezing setting and measure each.
 
-    ``settings``: ``(n_lower_layers_frozen, embeddings)`` pairs (default: :func:`default_freezing_settings`).
-    Each model trains ``epochs`` epochs and is evaluated on the test set. Speed is then measured by
-    :func:`time_training_steps` (short interleaved bursts, median over ``timing_rounds``), so that a
-    busy machine slows all settings alike: ``seconds_per_epoch`` = median step time x steps per epoch,
-    in ``timing_clock`` seconds (``"wall"`` or ``"cpu"``).
-    Returns one row per setting: ``setting``, ``frozen_layers``, ``embeddings``, ``accuracy``,
-    ``trainable``, ``frozen``, ``seconds_per_epoch``, ``seconds_per_step``, ``epoch_seconds`` (wall
-    time of each training epoch, first one with tracing), ``predictions`` (test class ids), ``history``.
+    ``settings``: ``(n_lower_layers_frozen, embeddings)`` pairs or ``("lora", rank)`` (default:
+    :func:`default_freezing_settings`). Each model trains ``epochs`` epochs (LoRA settings at
+    ``lora_learning_rate``, default ``10 * learning_rate``: adapters start at zero and need larger steps)
+    and is evaluated on the test set - except the settings listed in ``timed_only``, which are built and
+    timed but not trained (their ``accuracy`` is NaN). Speed is then measured by :func:`time_training_steps`
+    (short interleaved bursts), so that a busy machine slows all settings alike: ``seconds_per_epoch`` =
+    median step time x steps per epoch, in ``timing_clock`` seconds (``"wall"`` or ``"cpu"``).
+    Returns one row per setting: ``setting``, ``frozen_layers``, ``embeddings``, ``lora_rank``, ``accuracy``,
+    ``trainable``, ``frozen``, ``adapter_bytes`` (LoRA only), ``seconds_per_epoch``, ``seconds_per_step``,
+    ``epoch_seconds`` (wall time of each training epoch, the first one with tracing), ``predictions``
+    (test class ids, None when not trained), ``history``, ``model`` (the trained Keras model). With
+    ``timing=False`` nothing is timed (time the returned models together with others by
+    :func:`time_training_steps`).
     """
     from tqdm.auto import tqdm
 
@@ -588,25 +715,38 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
     pairs = list(settings) if settings is not None else default_freezing_settings(first.num_layers)
     if not pairs:
         raise ValueError("settings must list at least one (n_layers, embeddings) pair")
+    pairs = [_check_setting(p, first.num_layers) for p in pairs]
+    skip = {_check_setting(p, first.num_layers) for p in timed_only}
+    if not skip <= set(pairs):
+        raise ValueError(f"timed_only lists settings that are not in settings: {sorted(skip - set(pairs), key=str)}")
+    lora_lr = float(lora_learning_rate) if lora_learning_rate is not None else 10 * float(learning_rate)
     y_train = np.asarray(y_train)
     runs, models = [], []
-    for i, (n, emb) in enumerate(tqdm(pairs, desc="freezing sweep", unit="setting", disable=not progress,
-                                      leave=False)):
+    for i, setting in enumerate(tqdm(pairs, desc="freezing sweep", unit="setting", disable=not progress,
+                                     leave=False)):
         enc = first if i == 0 else text_encoder(encoder_name, sequence_length=seq)
         set_seed(seed)
         model = text_classifier(enc, num_classes, dropout=dropout)
-        freeze_lower_layers(enc, n, emb)
-        compile_classifier(model, learning_rate)
+        apply_setting(enc, setting)
+        is_lora = setting[0] == "lora"
+        compile_classifier(model, lora_lr if is_lora else learning_rate)
         counts = trainable_summary(model)
-        timer = _EpochTimer()
-        h = model.fit(x_train, y_train, epochs=int(epochs), batch_size=batch_size, shuffle=True, verbose=0,
-                      callbacks=[timer.callback])
-        pred = predict_classes(model, x_test)
-        runs.append({"setting": describe_freezing(n, emb, enc.num_layers), "frozen_layers": int(n),
-                     "embeddings": emb, "trainable": counts["trainable"], "frozen": counts["frozen"],
-                     "accuracy": float(np.mean(pred == np.asarray(y_test))), "predictions": pred,
-                     "epoch_seconds": timer.times, "history": h.history})
+        row = {"setting": setting_label(setting, enc.num_layers), "frozen_layers": 0 if is_lora else int(setting[0]),
+               "embeddings": "all" if is_lora else setting[1], "lora_rank": int(setting[1]) if is_lora else 0,
+               "trainable": counts["trainable"], "frozen": counts["frozen"],
+               "adapter_bytes": lora_adapter_bytes(enc) if is_lora else None,
+               "accuracy": float("nan"), "predictions": None, "epoch_seconds": [], "history": {}, "model": model}
+        if setting not in skip:
+            timer = _EpochTimer()
+            h = model.fit(trimmed_dataset(x_train, y_train, batch_size, seed=seed), epochs=int(epochs), shuffle=False, verbose=0,
+                          callbacks=[timer.callback])
+            pred = predict_classes(model, x_test)
+            row.update(accuracy=float(np.mean(pred == np.asarray(y_test))), predictions=pred,
+                       epoch_seconds=timer.times, history=h.history)
+        runs.append(row)
         models.append(model)
+    if not timing:
+        return runs
     step_s = time_training_steps(models, x_train, y_train, batch_size, steps=timing_steps, rounds=timing_rounds,
                                  clock=timing_clock)
     steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
