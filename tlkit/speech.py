@@ -524,11 +524,10 @@ def spectrogram_cnn(input_shape, n_words, filters=(8, 16, 32)):
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    x = keras.layers.Reshape(tuple(input_shape) + (1,))(inputs)
+    x = keras.layers.LayerNormalization()(inputs)
+    x = keras.layers.Reshape(tuple(input_shape) + (1,))(x)
     for f in filters:
-        x = keras.layers.Conv2D(f, 3, strides=2, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.3)(x)
     outputs = keras.layers.Dense(n_words, activation="softmax")(x)
