@@ -9,6 +9,11 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
+# notebook 10: speech synthesisers (training/test voices) and real recorded digits (test)
+if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null || [ ! -d /usr/share/asterisk/sounds/en_US_f_Allison/digits ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends espeak-ng flite asterisk-core-sounds-en-wav
+fi
 python -m pip install -q --disable-pip-version-check -r requirements.txt
 python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 python -m pip install -q --disable-pip-version-check --no-deps -e .

