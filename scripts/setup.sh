@@ -9,6 +9,11 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
+# real photos for notebooks 00-02 (Tux Paint stamps, GPL-2, ~218 MB)
+if [ ! -d /usr/share/tuxpaint/stamps/animals ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends tuxpaint-stamps-default
+fi
 python -m pip install -q --disable-pip-version-check -r requirements.txt
 python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 python -m pip install -q --disable-pip-version-check --no-deps -e .

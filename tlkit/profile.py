@@ -57,6 +57,15 @@ class Budget:
     batch_size: int
     # the quick zoo
     zoo_epochs: int = 0
+    # photos (quick: Tux Paint photos, EfficientNet-Lite0/ImageNet; full: cats vs dogs, ResNet50/ImageNet)
+    photo_size: int = 128                  # input size of the pretrained image backbone (quick photos)
+    fe_head_epochs: int = 30               # 01: Keras fit of the new head through the frozen base (all labels)
+    fe_learning_rate: float = 1e-3         # 01: learning rate of that head
+    fe_scratch_size: int = 64              # the small scratch CNN resizes its input to this size
+    fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
+    fe_twin_size: int = 64                 # ... its input size (small: training the whole network is costly)
+    fe_twin_steps: int = 40                # ... its optimiser steps (batch 16)
+    fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
@@ -133,15 +142,15 @@ _BUDGETS = {
         image_size=28,
         fe_train_pool=3000,
         fe_test_size=2000,
-        fe_labels_per_class=(5, 10, 20, 50, 100),
+        fe_labels_per_class=(1, 3, 5),       # the smallest photo class has 5 training photos
         fe_seeds=(0, 1, 2),
         fe_head_steps=300,
-        fe_scratch_steps=400,
-        fe_timing_images=3000,
-        fe_timing_batch=256,
-        fe_timing_epochs=10,
+        fe_scratch_steps=200,
+        fe_timing_images=128,
+        fe_timing_batch=32,
+        fe_timing_epochs=4,
         fe_timing_clock="cpu",
-        batch_size=64,
+        batch_size=32,
         zoo_epochs=5,
     ),
     "full": Budget(
@@ -277,3 +286,6 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), d
 # embedding preset (all_minilm_l12_v2_en) would need its name in tlkit.text.TEXT_ENCODERS first.
 _BUDGETS["full"] = replace(_BUDGETS["full"], zs_encoder="use_multilingual", ts_teacher_encoder="minilm",
                            ts_seeds=(0, 1, 2))
+# Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_twin_size=160, fe_twin_steps=300,
+                           fe_twin_seeds=(0,))
