@@ -33,7 +33,7 @@ def test_fake_stamps_split_and_composite(tmp_path, monkeypatch):
     corner = task.x_train[0, 0, 0]
     assert tuple(corner) == (255, 255, 255)        # transparent padding became the plain background
     assert task.x_train.dtype == np.uint8
-    again = photos.photo_task(image_size=16)
+    again = photos.photo_task(image_size=16, background=255)
     np.testing.assert_array_equal(again.x_test, task.x_test)   # the split is fixed
     assert photos.heldout_photos(16).shape == (1, 16, 16, 3)
 

@@ -2,8 +2,9 @@
 
 The package installs ~800 cut-out pictures (PNG with transparency) in topic folders under
 ``/usr/share/tuxpaint/stamps/``; most are real photos. :func:`photo_task` turns 10 topic folders into a
-labelled task (cartoon and toy sub-folders skipped): each picture is composited on a plain background,
-padded to a square (aspect ratio kept) and resized to ``image_size``. The train/test split is fixed and
+labelled task (cartoon and toy sub-folders skipped): each picture is composited on a plain mid-grey
+background (127: zero after EfficientNet's input scaling), padded to a square (aspect ratio kept) and
+resized to ``image_size``. The train/test split is fixed and
 stratified: the first half of every class (sorted by path, rounded up) trains, the rest tests.
 :func:`heldout_photos` gives pictures of *other* topics (no labels), never used for training.
 """
@@ -45,8 +46,8 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.png") if not any(s in p.relative_to(folder).parts for s in SKIP_PARTS))
 
 
-def load_photo(path: str | Path, image_size: int, background: int = 255) -> np.ndarray:
-    """One stamp as ``(image_size, image_size, 3)`` uint8: alpha composited on a plain background,
+def load_photo(path: str | Path, image_size: int, background: int = 127) -> np.ndarray:
+    """One stamp as ``(image_size, image_size, 3)`` uint8: alpha composited on a plain grey ``background``,
     padded to a square (aspect ratio kept), resized with a high-quality filter."""
     from PIL import Image
 
@@ -67,7 +68,7 @@ def _split(n: int) -> int:
     return (n + 1) // 2
 
 
-def photo_task(image_size: int = 96, background: int = 255) -> ImageTask:
+def photo_task(image_size: int = 96, background: int = 127) -> ImageTask:
     """The 10-class photo task (``mammal`` ... ``vehicle``), fixed stratified train/test split."""
     root = stamps_dir()
     xa, ya, xb, yb = [], [], [], []
@@ -85,7 +86,7 @@ def photo_task(image_size: int = 96, background: int = 255) -> ImageTask:
                      tuple(PHOTO_CLASSES))
 
 
-def heldout_photos(image_size: int = 96, background: int = 255) -> np.ndarray:
+def heldout_photos(image_size: int = 96, background: int = 127) -> np.ndarray:
     """Pictures of other topics (town, desserts, dishes, music, sports, ...): never a class, never trained on."""
     root = stamps_dir()
     files = [f for d in HELDOUT_FOLDERS if (root / d).is_dir() for f in _files(root / d)]

@@ -59,8 +59,8 @@ class Budget:
     zoo_epochs: int = 0
     # photos (quick: Tux Paint photos, EfficientNet-Lite0/ImageNet; full: cats vs dogs, ResNet50/ImageNet)
     photo_size: int = 128                  # input size of the pretrained image backbone (quick photos)
-    fe_head_epochs: int = 30               # 01: Keras fit of the new head through the frozen base (all labels)
-    fe_learning_rate: float = 1e-3         # 01: learning rate of that head
+    fe_head_epochs: int = 10               # 01: Keras fit of the new head through the frozen base (all labels)
+    fe_learning_rate: float = 1e-2         # 01: learning rate of that head (a few dozen steps on ~120 photos)
     fe_scratch_size: int = 64              # the small scratch CNN resizes its input to this size
     fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
     fe_twin_size: int = 64                 # ... its input size (small: training the whole network is costly)
@@ -287,5 +287,5 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), d
 _BUDGETS["full"] = replace(_BUDGETS["full"], zs_encoder="use_multilingual", ts_teacher_encoder="minilm",
                            ts_seeds=(0, 1, 2))
 # Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
-_BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_twin_size=160, fe_twin_steps=300,
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_learning_rate=1e-3, fe_twin_size=160, fe_twin_steps=300,
                            fe_twin_seeds=(0,))
