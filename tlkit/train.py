@@ -54,7 +54,7 @@ def small_cnn(input_shape, num_classes, size=64, filters=(16, 32, 64)):
     x = layers.Rescaling(1.0 / 255.0)(x)
     for f in filters:
         x = layers.Conv2D(f, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
     x = layers.GlobalAveragePooling2D()(x)
