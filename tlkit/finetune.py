@@ -178,19 +178,19 @@ IMAGENETTE_CLASSES = ("tench", "English springer", "cassette player", "chain saw
 def source_task(profile: str | None = None, n_train: int = 2000, n_test: int = 1000):
     """Images of the image backbone's *source* task, for :func:`source_probe`.
 
-    * quick: the zoo CNN's own source task (Fashion-MNIST clothing, :data:`tlkit.zoo.ZOO`);
+    * quick: the zoo CNN's source task (Fashion-MNIST clothing, :data:`tlkit.zoo.ZOO`; the quick EfficientNet
+      keeps its ImageNet head, see :attr:`tlkit.backbones.Backbone.source_model`);
     * full: Imagenette (10 real ImageNet classes, tensorflow-datasets ``imagenette/160px-v2``), a stand-in
       for ImageNet, which cannot be downloaded freely; offline it raises :class:`tlkit.net.OfflineError`
       within seconds.
     """
-    from .backbones import default_backbone
     from .data import ImageTask, image_task
     from .profile import budget, get_profile
     from .zoo import ZOO
 
     prof = profile or get_profile()
     if prof == "quick":
-        return image_task(ZOO[default_backbone(prof)].source_task, prof)
+        return image_task(ZOO["fashion_cnn"].source_task, prof)
     if n_train < 1 or n_test < 1:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train}, {n_test}")
     import tensorflow as tf

@@ -66,19 +66,31 @@ class Budget:
     batch_size: int
     # the quick zoo
     zoo_epochs: int = 0
+    # photos (quick: Tux Paint photos, EfficientNet-Lite0/ImageNet; full: cats vs dogs, ResNet50/ImageNet)
+    photo_size: int = 128                  # input size of the pretrained image backbone (quick photos)
+    fe_head_epochs: int = 5                # 01: Keras fit of the new head through the frozen base (all labels)
+    fe_learning_rate: float = 1e-2         # 01: learning rate of that head (a few dozen steps on ~120 photos)
+    fe_scratch_size: int = 64              # the small scratch CNN resizes its input to this size
+    fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
+    fe_twin_size: int = 48                 # ... its input size (small: training the whole network is costly)
+    fe_twin_steps: int = 24                # ... its optimiser steps (batch 16)
+    fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
     ft_train_images: int = 3000            # labelled target images used for training (the rest of 01's pool)
-    ft_head_epochs: int = 3                # stage 1: frozen backbone, new head only
+    ft_image_size: int = 96                # 02: input size while fine-tuning (every epoch runs the backbone)
+    ft_head_epochs: int = 10               # stage 1: frozen backbone, new head only
     ft_head_learning_rate: float = 1e-2    # stage 1 (the learning rate of 01's head); also the naive run's
-    ft_lr_factor: float = 10.0             # stage 2 learning rate = stage 1 / factor (10-100x smaller)
-    ft_finetune_epochs: int = 3            # stage 2: top block(s) unfrozen
+    ft_lr_factor: float = 100.0            # stage 2 learning rate = stage 1 / factor (10-100x smaller)
+    ft_finetune_epochs: int = 5            # stage 2: top block(s) unfrozen
     ft_unfreeze_blocks: int = 1            # stage 2 unfreezes this many top blocks
+    ft_naive_epochs: int = 6               # everything trainable from the start (every epoch trains all weights)
+    ft_sweep_blocks: tuple[int, ...] = (0, 1, 3)   # how-much-to-unfreeze sweep (empty: head, top, half, all)
     ft_probe_train: int = 2000             # source-task linear probe: training images
     ft_probe_test: int = 1000              # source-task linear probe: test images
-    ft_sweep_epochs: int = 3               # epochs per setting of the how-much-to-unfreeze sweep
-    ft_timing_rounds: int = 3              # sweep speed: epochs per setting, interleaved; the fastest kept
+    ft_sweep_epochs: int = 2               # epochs per setting of the how-much-to-unfreeze sweep
+    ft_timing_rounds: int = 1              # sweep speed: epochs per setting, interleaved; the fastest kept
     txt_encoder: str = "minilm"            # text_encoder() default: real all-MiniLM-L6-v2 (quick)
     txt_seq_len: int = 64                  # tokens per text (reviews: median 19 words, max 72)
     txt_batch_size: int = 16
@@ -163,15 +175,15 @@ _BUDGETS = {
         image_size=28,
         fe_train_pool=3000,
         fe_test_size=2000,
-        fe_labels_per_class=(5, 10, 20, 50, 100),
+        fe_labels_per_class=(3, 5),          # the smallest photo class has 5 training photos
         fe_seeds=(0, 1, 2),
         fe_head_steps=300,
-        fe_scratch_steps=400,
-        fe_timing_images=3000,
-        fe_timing_batch=256,
-        fe_timing_epochs=10,
+        fe_scratch_steps=100,
+        fe_timing_images=128,
+        fe_timing_batch=32,
+        fe_timing_epochs=3,
         fe_timing_clock="cpu",
-        batch_size=64,
+        batch_size=32,
         zoo_epochs=5,
     ),
     "full": Budget(
@@ -285,8 +297,8 @@ def banner(notebook: str = "") -> str:
 # Full-profile values of the per-notebook budgets.
 # ResNet50/ImageNet on cats vs dogs (Colab GPU): the Keras guide's recipe - head at 1e-3, then 100x smaller.
 _BUDGETS["full"] = replace(
-    _BUDGETS["full"], ft_train_images=4000, ft_head_epochs=3, ft_head_learning_rate=1e-3, ft_lr_factor=100.0,
-    ft_finetune_epochs=3, ft_unfreeze_blocks=1, ft_probe_train=1000, ft_probe_test=1000, ft_sweep_epochs=2,
+    _BUDGETS["full"], ft_train_images=4000, ft_image_size=160, ft_head_epochs=3, ft_head_learning_rate=1e-3,
+    ft_lr_factor=100.0, ft_finetune_epochs=3, ft_unfreeze_blocks=1, ft_naive_epochs=6, ft_sweep_blocks=(), ft_probe_train=1000, ft_probe_test=1000, ft_sweep_epochs=2,
     ft_timing_rounds=1)
 # bert_small_en_uncased (4 layers, 512 wide, 29M params): ~4x faster than bert_base on a Colab T4,
 # so the 3-setting freezing sweep x 3 seeds fits in well under an hour.
@@ -314,3 +326,6 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], zs_encoder="use_multilingual", ts_t
 # Speech keywords: the same packaged speech-embedding model; more voices, placements and seeds.
 _BUDGETS["full"] = replace(_BUDGETS["full"], sp_train_per_word=40, sp_test_per_word=40, sp_real_variants=20,
                            sp_seeds=(0, 1, 2, 3, 4))
+# Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_learning_rate=1e-3, fe_twin_size=160, fe_twin_steps=300,
+                           fe_twin_seeds=(0,))

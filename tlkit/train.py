@@ -28,6 +28,41 @@ def feature_head(feature_dim: int, num_classes: int, l2: float = 1e-3, dropout: 
     return keras.Model(inp, out, name="feature_head")
 
 
+def feature_extraction_model(base, input_shape, num_classes, dropout=0.2):
+    """Feature extraction in Keras: the frozen ``base`` (run in inference mode) -> Dropout -> a new Dense head.
+
+    ``base`` maps images to feature vectors (its own preprocessing and pooling inside); only the head trains.
+    """
+    import keras
+
+    base.trainable = False
+    inputs = keras.Input(shape=input_shape)
+    x = base(inputs, training=False)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def small_cnn(input_shape, num_classes, size=64, filters=(16, 32, 64)):
+    """The from-scratch baseline sized for a small photo set: resize to ``size``, Conv-BN-ReLU-MaxPool blocks,
+    global average pooling, Dropout, Dense softmax (a few tens of thousands of parameters)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Resizing(size, size)(inputs)
+    x = layers.Rescaling(1.0 / 255.0)(x)
+    for f in filters:
+        x = layers.Conv2D(f, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
 def compile_classifier(model, learning_rate: float = 1e-3):
     """Adam + sparse categorical cross-entropy + accuracy (the course's default)."""
     import keras
