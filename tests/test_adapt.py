@@ -246,6 +246,7 @@ def test_compare_methods_runs_every_method_on_the_same_target_test_set():
         adapt.compare_methods(dd, budget=b, methods=("AdaBN",))
     with pytest.raises(ValueError, match="unknown methods"):
         adapt.compare_methods(dd, budget=b, methods=("magic",))
+    assert run.models["DANN"] is not run.models["DANN, no AdaBN"]          # the AdaBN pass works on a copy
     pts, dom, idx = adapt.domain_embedding(run.models["DANN"], dd.xs_test, dd.xt_test, n=9, method="pca")
     assert pts.shape == (18, 2) and dom.sum() == 9
     rows = adapt.strength_sweep(run.models["source-only"], dd.xt_test, dd.yt_test, (0.0, 1.0),

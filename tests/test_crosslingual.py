@@ -316,3 +316,14 @@ def test_fine_tune_curve_bad_inputs():
         xl.fine_tune_curve("minilm", s, ko, bad, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="ko")
     with pytest.raises(ValueError, match="unknown text encoder"):
         xl.fine_tune_curve("xlm_roberta_huge", s, s, s, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="en")
+
+
+def test_continue_on_target_trains_longer_on_more_examples(monkeypatch):
+    xs, ys, xt, yt, _, _, _ = _fake_languages()
+    src = xl.train_source_head(xs, ys, 3, FAST, seed=0)
+    seen = []
+    monkeypatch.setattr(xl, "fit_head", lambda head, x, y, steps, lr, bs, seed: seen.append(steps) or head)
+    hb = xl.HeadBudget(target_steps=20, target_epochs=10, batch_size=32)
+    xl.continue_on_target(src, xt[:10], yt[:10], hb)
+    xl.continue_on_target(src, np.repeat(xt, 20, axis=0)[:640], np.repeat(yt, 20)[:640], hb)
+    assert seen == [20, 200]                      # at least target_steps; 10 passes over 640 examples = 200 steps

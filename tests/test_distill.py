@@ -101,3 +101,16 @@ def test_accuracy_vs_speed_plot():
     assert fig.axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="no rows"):
         plots.accuracy_vs_speed([])
+
+
+def test_recorded_teacher_and_keras_distillation():
+    logits = np.log(np.eye(2, dtype=np.float32)[Y[:6]] * 0.8 + 0.1)
+    teacher = D.recorded_teacher(TEXTS[:6], logits)
+    assert np.allclose(np.asarray(teacher(np.array(TEXTS[:6]))), logits, atol=1e-6)
+    assert np.allclose(np.asarray(teacher(np.array(["never seen"]))), 0.0)          # unknown text -> zeros
+    student = D.small_student(TEXTS, 2, embedding_dim=8, sequence_length=8, seed=0)
+    student = D.distill_student(student, teacher, TEXTS[:6] * 4, np.tile(Y[:6], 4), epochs=40, learning_rate=0.02)
+    assert D.accuracy_of(D.student_predictor(student), TEXTS, Y) == 1.0
+    few = D.fit_on_labels(D.small_student(TEXTS, 2, embedding_dim=8, sequence_length=8), TEXTS, Y, epochs=40,
+                          learning_rate=0.02)
+    assert D.accuracy_of(D.student_predictor(few), TEXTS, Y) == 1.0

@@ -710,9 +710,9 @@ def domain_data(profile: str | None = None, strength: float | None = None) -> Do
 # ----------------------------------------------------------------------------------------------
 # the comparison the notebook makes
 # ----------------------------------------------------------------------------------------------
-METHODS = ("source-only", "AdaBN", "DANN", "CORAL", "mixed batches", "oracle")
+METHODS = ("source-only", "AdaBN", "DANN, no AdaBN", "DANN", "CORAL", "mixed batches", "oracle")
 #: methods that use no target label
-LABEL_FREE = ("AdaBN", "DANN", "CORAL")
+LABEL_FREE = ("AdaBN", "DANN, no AdaBN", "DANN", "CORAL")
 
 
 def accuracy_on(model, x: np.ndarray, y: np.ndarray) -> float:
@@ -762,7 +762,9 @@ def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Seque
     """Train every method of ``methods`` on ``dd`` with one ``seed`` and the profile's budget (``da_*``).
 
     * source-only: labelled source only; AdaBN: the source-only model with target BatchNorm statistics;
-    * DANN and CORAL: labelled source + *unlabelled* target train images (per-domain BatchNorm);
+    * DANN and CORAL: labelled source + *unlabelled* target train images (per-domain BatchNorm), each ending
+      with an AdaBN pass on the target; "DANN, no AdaBN" is the same DANN before that pass ("DANN" then
+      reuses it and only adds the pass), so the two rows show what the adversarial training adds;
     * mixed batches: labelled source + ``da_target_labels`` labelled target examples per class;
     * oracle: every labelled target train image (the ceiling).
     """
@@ -782,8 +784,11 @@ def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Seque
         "source-only": lambda m: train_classifier(dd.make_extractor, dd.xs_train, dd.ys_train, dd.num_classes,
                                                   **common),
         "AdaBN": lambda m: adabn(m["source-only"], dd.xt_train),
-        "DANN": lambda m: train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
-                                     lambda_max=b.da_lambda_max, **common),
+        "DANN, no AdaBN": lambda m: train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train,
+                                               dd.num_classes, lambda_max=b.da_lambda_max, target_bn=False, **common),
+        "DANN": lambda m: (adabn(m["DANN, no AdaBN"], dd.xt_train) if "DANN, no AdaBN" in m else
+                           train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
+                                      lambda_max=b.da_lambda_max, **common)),
         "CORAL": lambda m: train_coral(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
                                        coral_weight=b.da_coral_weight, **common),
         "mixed batches": lambda m: train_mixed(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train[idx],

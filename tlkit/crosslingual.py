@@ -302,8 +302,9 @@ class HeadBudget:
 
     source_steps: int = 300
     source_lr: float = 1e-2
-    target_steps: int = 20        # continuing on target examples: gently (100 steps at 3e-3 forgot the
-    target_lr: float = 1e-3       # source: N=10 fell from 0.60 zero-shot to 0.43; see seeds05 logs)
+    target_steps: int = 20        # continuing on target examples: at least this many steps, gently (a large
+    target_lr: float = 1e-3       # learning rate on tiny N overwrites what the source taught) ...
+    target_epochs: int = 10       # ... and more steps for more examples: this many passes over the N examples
     target_only_steps: int = 200  # a fresh head on target examples only
     target_only_lr: float = 1e-2
     scratch_steps: int = 200      # the character n-gram model from scratch
@@ -320,12 +321,15 @@ def train_source_head(x_src: np.ndarray, y_src: np.ndarray, num_classes: int, hb
     return fit_head(head, x_src, y_src, hb.source_steps, hb.source_lr, hb.batch_size, seed)
 
 
-def continue_on_target(source_head, x_tgt: np.ndarray, y_tgt: np.ndarray, hb: HeadBudget = HeadBudget(),
-                       seed: int = 0):
-    """Step 2: a copy of the source head, trained further on ``N`` target examples (smaller learning rate)."""
-    x_tgt, y_tgt = _check_xy(x_tgt, y_tgt, "target embeddings")
-    head = copy_head(source_head)
-    return fit_head(head, x_tgt, y_tgt, hb.target_steps, hb.target_lr, hb.batch_size, seed)
+def continue_on_target(source_head, x_tgt, y_tgt, hb=HeadBudget(), seed=0):
+    """Step 3: a copy of the source head, trained further on ``N`` target examples (smaller learning rate).
+
+    The step budget grows with ``N`` (``hb.target_epochs`` passes, at least ``hb.target_steps`` steps):
+    a fixed small budget would leave the head where the source put it however many target labels it gets.
+    """
+    head = copy_head(source_head)                                   # the source head stays untouched
+    steps = max(hb.target_steps, hb.target_epochs * int(np.ceil(len(x_tgt) / hb.batch_size)))
+    return fit_head(head, x_tgt, y_tgt, steps, hb.target_lr, hb.batch_size, seed)
 
 
 def train_target_only_head(x_tgt: np.ndarray, y_tgt: np.ndarray, num_classes: int,

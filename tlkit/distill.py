@@ -6,6 +6,11 @@
   (``TextVectorization`` inside the model, so timing includes preprocessing). ``kind="bag"`` is an
   embedding bag (word vectors averaged), ``kind="cnn"`` a small 1D-CNN over word vectors.
 * :func:`train_student` fits it on hard (integer) or soft (probability rows) targets.
+* :func:`small_student` is the same kind of student written out in plain Keras (logits out, for
+  ``keras.distillation``); :func:`recorded_teacher` turns the teacher's answers, computed once, into a
+  Keras model (text -> logits) that ``keras.distillation.Distiller`` can query every epoch for free;
+  :func:`distill_student` trains a student with ``Distiller`` + ``LogitsDistillation`` (hard and soft
+  teacher labels together); :func:`fit_on_labels` trains one on plain labels.
 * :func:`measure_speed` gives throughput (texts/s) and latency (ms per single text) of any
   ``texts -> probabilities`` callable, so teacher and student are timed the same way in one process;
   :func:`model_size` gives parameters and megabytes.
@@ -224,3 +229,64 @@ def model_size(*models) -> dict:
             n += k
             nbytes += k * itemsize
     return {"parameters": int(n), "megabytes": nbytes / 1e6}
+
+
+# ------------------------------------------------------------------------- keras.distillation (notebook 07)
+def small_student(vocabulary_texts, num_classes, max_tokens=20000, sequence_length=96, embedding_dim=64, seed=0):
+    """Strings -> words and word pairs -> averaged word vectors -> class logits (no softmax)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    vectorize = layers.TextVectorization(max_tokens=max_tokens, ngrams=2, output_sequence_length=sequence_length)
+    vectorize.adapt(np.array(list(vocabulary_texts), dtype=object))
+    text = keras.Input(shape=(), dtype="string", name="text")
+    x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim, mask_zero=True)(vectorize(text))
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dropout(0.2)(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(text, logits, name="student")
+
+
+def recorded_teacher(texts, teacher_logits, name="teacher"):
+    """The teacher's answers, computed once, as a Keras model: a known text -> the teacher's logits."""
+    import keras
+    from keras import layers
+
+    teacher_logits = np.asarray(teacher_logits, dtype="float32")
+    lookup = layers.StringLookup(vocabulary=list(texts), num_oov_indices=1)        # text -> row 1..n
+    table = layers.Embedding(len(texts) + 1, teacher_logits.shape[1], trainable=False)
+    text = keras.Input(shape=(), dtype="string", name="text")
+    model = keras.Model(text, table(lookup(text)), name=name)
+    table.set_weights([np.vstack([np.zeros_like(teacher_logits[:1]), teacher_logits])])
+    return model
+
+
+def distill_student(student, teacher, texts, teacher_labels, temperature=2.0, student_loss_weight=0.5,
+                    epochs=30, learning_rate=3e-3, batch_size=32, seed=0):
+    """Train ``student`` on the teacher's hard labels and soft labels (its logits) with keras.distillation."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    distiller = keras.distillation.Distiller(
+        teacher=teacher, student=student,
+        distillation_losses=keras.distillation.LogitsDistillation(temperature=temperature),
+        student_loss_weight=student_loss_weight)           # 0.5 x hard-label loss + 0.5 x soft-label loss
+    distiller.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    distiller.fit(tf.constant(list(texts)), np.asarray(teacher_labels), epochs=epochs, batch_size=batch_size,
+                  verbose=0)
+    return distiller.student
+
+
+def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_size=32, seed=0):
+    """Train ``student`` (logits out) on plain class labels."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    student.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    student.fit(tf.constant(list(texts)), np.asarray(labels), epochs=epochs, batch_size=batch_size, verbose=0)
+    return student
