@@ -87,7 +87,8 @@ class ImageTask:
 
 
 def check_images(x: np.ndarray, what: str = "images", shape: Sequence[int] | None = None) -> None:
-    """Raise ValueError unless ``x`` is a non-empty ``(n, h, w, c)`` array (optionally of ``shape``)."""
+    """Raise ValueError unless ``x`` is a non-empty ``(n, h, w, c)`` array (optionally of ``shape``) of pixel
+    values in 0..255 (uint8, or floats not already scaled to 0..1) without NaN (TypeError for other dtypes)."""
     if not isinstance(x, np.ndarray):
         raise ValueError(f"{what}: expected a numpy array of shape (n, height, width, channels), got {type(x).__name__}")
     if x.ndim != 4:
@@ -98,6 +99,9 @@ def check_images(x: np.ndarray, what: str = "images", shape: Sequence[int] | Non
         raise ValueError(f"{what}: expected 1 or 3 channels, got {x.shape[-1]} (shape {x.shape})")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"{what}: expected images of shape {tuple(shape)}, got {tuple(x.shape[1:])}")
+    from .checks import check_pixels
+
+    check_pixels(x, what)   # dtype, 0..255 range (not 0..1), no NaN
 
 
 def check_labels(y: np.ndarray, num_classes: int, n: int | None = None, what: str = "labels") -> None:
