@@ -316,3 +316,38 @@ def test_fine_tune_curve_bad_inputs():
         xl.fine_tune_curve("minilm", s, ko, bad, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="ko")
     with pytest.raises(ValueError, match="unknown text encoder"):
         xl.fine_tune_curve("xlm_roberta_huge", s, s, s, 2, ns=(0,), seeds=(0,), source_lang="en", target_lang="en")
+
+
+# ------------------------------------------------------------------------------ reliability (issue 17)
+@pytest.mark.parametrize("make_b", [lambda a: np.ones_like(a), lambda a: np.tile(a[:1], (len(a), 1))])
+def test_parallel_retrieval_counts_ties_as_misses(make_b):
+    a = np.random.default_rng(0).normal(size=(20, 8))
+    b = make_b(a)                                   # every b_j equally close to a_i: no evidence at all
+    assert xl.parallel_retrieval(np.tile(a[:1], (20, 1)), b)["top1"] == 0.0
+
+
+def test_parallel_retrieval_rejects_zero_and_nan_embeddings():
+    a = np.random.default_rng(0).normal(size=(5, 4))
+    with pytest.raises(ValueError, match=r"parallel_retrieval b: rows \[0, 1, 2, 3, 4\] are all-zero"):
+        xl.parallel_retrieval(a, np.zeros_like(a))
+    with pytest.raises(ValueError, match="NaN"):
+        xl.parallel_retrieval(np.full_like(a, np.nan), a)
+
+
+def test_sample_n_rejects_labels_it_would_skip():
+    with pytest.raises(ValueError, match=r"sample_n labels: labels out of range; expected 0\.\.1, got -1\.\.1"):
+        xl.sample_n(np.array([0, 1, -1, 1, 0]), 4)
+    with pytest.raises(ValueError, match="out of range"):
+        xl.sample_n(np.array([0, 1, 2]), 2, num_classes=2)
+
+
+def test_transfer_curve_rejects_out_of_range_labels_before_training():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 4)).astype(np.float32)
+    y = np.arange(12) % 3
+    with pytest.raises(ValueError, match=r"transfer_curve y_tgt: labels out of range; expected 0\.\.2"):
+        xl.transfer_curve(x, y, x, y + 1, x, y, 3, [0], [0], progress=False)
+    with pytest.raises(ValueError, match="num_classes"):
+        xl.transfer_curve(x, y, x, y, x, y, 1, [0], [0], progress=False)
+    with pytest.raises(TypeError, match=r"ns \(target labels N\): expected an integer"):
+        xl.transfer_curve(x, y, x, y, x, y, 3, [2.5], [0], progress=False)
