@@ -351,3 +351,9 @@ def test_transfer_curve_rejects_out_of_range_labels_before_training():
         xl.transfer_curve(x, y, x, y, x, y, 1, [0], [0], progress=False)
     with pytest.raises(TypeError, match=r"ns \(target labels N\): expected an integer"):
         xl.transfer_curve(x, y, x, y, x, y, 3, [2.5], [0], progress=False)
+
+
+def test_sample_n_gives_n_when_classes_are_missing():   # found by tests/test_properties.py
+    for seed in range(20):
+        assert len(xl.sample_n(np.array([2, 2, 2]), 3, seed=seed)) == 3
+        assert len(xl.sample_n(np.array([0, 3, 3, 3, 3]), 4, seed=seed)) == 4

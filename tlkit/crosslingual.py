@@ -204,7 +204,7 @@ def sample_n(labels: np.ndarray, n: int | None, seed: int = 0, num_classes: int 
         if per[c] > len(pools[c]):
             spare, per[c] = per[c] - len(pools[c]), len(pools[c])
             for d in rng.permutation(k):
-                take = min(spare, len(pools[d]) - per[d])
+                take = max(0, min(spare, len(pools[d]) - per[d]))   # a class still over quota gives, never takes
                 per[d] += take
                 spare -= take
     idx = np.concatenate([pools[c][:per[c]] for c in range(k)])
