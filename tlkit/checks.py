@@ -17,7 +17,7 @@ def check_pixels(x: np.ndarray, what: str = "images") -> None:
     scaled already, and the backbones would see near-black images (features collapse to ~0)."""
     if x.dtype == bool or x.dtype.kind not in "uif":
         raise TypeError(f"{what}: expected pixel values as uint8 (or a float array in 0..255), got dtype {x.dtype}")
-    if x.size == 0:
+    if x.size == 0 or x.dtype == np.uint8:   # uint8 is 0..255 by construction
         return
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int(np.count_nonzero(~np.isfinite(x)))
