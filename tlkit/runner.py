@@ -114,8 +114,8 @@ def _on_signal(signum, frame) -> None:
 @contextmanager
 def _signals() -> Iterator[None]:
     """SIGINT and SIGTERM stop ``tlkit run``: the running notebook's kernel is shut down, the partial
-    report is written, and the exit code is 130 / 143. (nbclient's own handlers would only restart the
-    kernel and go on with the next notebook.)"""
+    report is written, and the exit code is 130 / 143. (nbclient's own handlers only shut the kernel down:
+    the run then logged a cryptic failure and went on with the next notebook.)"""
     _STOP.update({"signum": 0, "raise": False})
     try:
         old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
