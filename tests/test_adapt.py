@@ -296,3 +296,14 @@ def test_full_pair_offline_fails_fast(monkeypatch, tmp_path):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     with pytest.raises(net.OfflineError, match="TLKIT_PROFILE=quick"):
         adapt.domain_data("full")
+
+
+def test_degrade_keeps_a_float_dtype_and_rejects_0_1_images():
+    x = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1)).astype(np.float32)
+    out = adapt.degrade(x, 0.5, seed=0)
+    assert out.dtype == np.float32 and out.max() > 15           # 0..255 values, not uint8 0..15
+    assert np.array_equal(out, adapt.degrade(x.astype(np.uint8), 0.5, seed=0).astype(np.float32))
+    with pytest.raises(ValueError, match=r"expects 0\.\.255"):
+        adapt.degrade(x / 255.0, 0.5)
+    with pytest.raises(ValueError, match="NaN"):
+        adapt.degrade(np.full((2, 28, 28, 1), np.nan, np.float32), 0.5)

@@ -52,3 +52,23 @@ def test_classifier_head_and_bad_classes():
     assert m.output.shape[-1] == 3
     with pytest.raises(ValueError, match="num_classes"):
         backbones.classifier(bb, 1)
+
+
+def test_resnet50_finds_weights_cached_under_keras_home(monkeypatch, tmp_path):
+    import keras
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / backbones.RESNET50_WEIGHTS).write_bytes(b"stand-in")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert backbones.keras_home() == tmp_path
+    monkeypatch.setattr(net, "can_reach", lambda *a, **k: False)   # offline: only the cached file can work
+
+    class Loaded(Exception):
+        pass
+
+    def fake_resnet(**kwargs):
+        raise Loaded(kwargs["weights"])
+
+    monkeypatch.setattr(keras.applications, "ResNet50", fake_resnet)
+    with pytest.raises(Loaded):          # went on to load the cached weights instead of failing offline
+        backbones._resnet50("imagenet", 32)

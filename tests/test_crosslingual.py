@@ -327,3 +327,44 @@ def test_continue_on_target_trains_longer_on_more_examples(monkeypatch):
     xl.continue_on_target(src, xt[:10], yt[:10], hb)
     xl.continue_on_target(src, np.repeat(xt, 20, axis=0)[:640], np.repeat(yt, 20)[:640], hb)
     assert seen == [20, 200]                      # at least target_steps; 10 passes over 640 examples = 200 steps
+
+
+# ------------------------------------------------------------------------------ reliability (issue 17)
+@pytest.mark.parametrize("make_b", [lambda a: np.ones_like(a), lambda a: np.tile(a[:1], (len(a), 1))])
+def test_parallel_retrieval_counts_ties_as_misses(make_b):
+    a = np.random.default_rng(0).normal(size=(20, 8))
+    b = make_b(a)                                   # every b_j equally close to a_i: no evidence at all
+    assert xl.parallel_retrieval(np.tile(a[:1], (20, 1)), b)["top1"] == 0.0
+
+
+def test_parallel_retrieval_rejects_zero_and_nan_embeddings():
+    a = np.random.default_rng(0).normal(size=(5, 4))
+    with pytest.raises(ValueError, match=r"parallel_retrieval b: rows \[0, 1, 2, 3, 4\] are all-zero"):
+        xl.parallel_retrieval(a, np.zeros_like(a))
+    with pytest.raises(ValueError, match="NaN"):
+        xl.parallel_retrieval(np.full_like(a, np.nan), a)
+
+
+def test_sample_n_rejects_labels_it_would_skip():
+    with pytest.raises(ValueError, match=r"sample_n labels: labels out of range; expected 0\.\.1, got -1\.\.1"):
+        xl.sample_n(np.array([0, 1, -1, 1, 0]), 4)
+    with pytest.raises(ValueError, match="out of range"):
+        xl.sample_n(np.array([0, 1, 2]), 2, num_classes=2)
+
+
+def test_transfer_curve_rejects_out_of_range_labels_before_training():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 4)).astype(np.float32)
+    y = np.arange(12) % 3
+    with pytest.raises(ValueError, match=r"transfer_curve y_tgt: labels out of range; expected 0\.\.2"):
+        xl.transfer_curve(x, y, x, y + 1, x, y, 3, [0], [0], progress=False)
+    with pytest.raises(ValueError, match="num_classes"):
+        xl.transfer_curve(x, y, x, y, x, y, 1, [0], [0], progress=False)
+    with pytest.raises(TypeError, match=r"ns \(target labels N\): expected an integer"):
+        xl.transfer_curve(x, y, x, y, x, y, 3, [2.5], [0], progress=False)
+
+
+def test_sample_n_gives_n_when_classes_are_missing():   # found by tests/test_properties.py
+    for seed in range(20):
+        assert len(xl.sample_n(np.array([2, 2, 2]), 3, seed=seed)) == 3
+        assert len(xl.sample_n(np.array([0, 3, 3, 3, 3]), 4, seed=seed)) == 4

@@ -79,3 +79,44 @@ def test_probe_backbones_rows_and_bad_input(bb, tmp_cache):
         features.probe_backbones({}, task, 5, [0])
     with pytest.raises(ValueError, match="at least one seed"):
         features.probe_backbones({"a": bb}, task, 5, [])
+
+
+@pytest.mark.parametrize("damage", ["zeroed", "nan"])
+def test_silently_damaged_feature_cache_is_recomputed_not_returned(bb, tmp_cache, damage):
+    x = _images()
+    good = features.extract_features(bb, x, progress=False)
+    path = features.feature_cache_path(bb, x)
+    bad = np.zeros_like(good) if damage == "zeroed" else np.full_like(good, np.nan)
+    with open(path, "r+b") as f:                     # overwrite the data region, keep the .npy header
+        f.seek(path.stat().st_size - bad.nbytes)
+        f.write(bad.tobytes())
+    assert np.array_equal(features.extract_features(bb, x, progress=False), good)
+
+
+def test_unwritable_cache_fails_before_any_work(bb, tmp_path, monkeypatch):
+    from tlkit.profile import CacheDirError
+
+    (tmp_path / "f").write_text("")
+    monkeypatch.setenv("TLKIT_CACHE", str(tmp_path / "f" / "cache"))
+    monkeypatch.setattr(bb, "model", _Exploding(bb.model))           # must fail before the backbone runs
+    with pytest.raises(CacheDirError, match="TLKIT_CACHE"):
+        features.extract_features(bb, _images(), progress=False)
+
+
+@pytest.mark.parametrize("images, err, match", [
+    (np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32), ValueError,
+     r"look already scaled to 0\.\.1.*expects 0\.\.255.*images \* 255"),
+    (np.full((4, 28, 28, 1), np.nan, np.float32), ValueError, "NaN or infinite"),
+    (np.full((4, 28, 28, 1), 300.0, np.float32), ValueError, r"range 300\.\.300; expected 0\.\.255"),
+    (np.full((4, 28, 28, 1), -1, np.int16), ValueError, r"expected 0\.\.255"),
+    (np.ones((4, 28, 28, 1), bool), TypeError, "dtype bool"),
+])
+def test_image_values_are_checked(bb, images, err, match):
+    with pytest.raises(err, match=match):
+        features.extract_features(bb, images, cache=False)
+
+
+def test_float_images_in_0_255_are_accepted(bb):
+    x = _images()
+    assert np.allclose(features.extract_features(bb, x.astype(np.float32), cache=False),
+                       features.extract_features(bb, x, cache=False), atol=1e-5)

@@ -54,3 +54,14 @@ def test_download_guard_keeps_other_errors():
     with pytest.raises(KeyError):
         with net.download_guard("thing"):
             raise KeyError("not a network problem")
+
+
+def test_probe_bounds_a_silent_dns_resolver(monkeypatch):
+    def silent(*a, **k):
+        time.sleep(8)
+        raise socket.gaierror("timed out")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent)
+    t0 = time.time()
+    assert not net.can_reach("hub.example.org", timeout=0.5)
+    assert time.time() - t0 < 2

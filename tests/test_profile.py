@@ -79,4 +79,73 @@ def test_cache_file_helpers(tmp_path):
     assert profile.load_cached_array(p, (3, 2)) is None                 # stale shape -> recompute
     p.write_bytes(b"not an npy file")
     assert profile.load_cached_array(p, (2, 3)) is None                 # corrupt -> recompute
-    assert [x.name for x in p.parent.iterdir()] == ["a.npy"]            # no temporary files left
+    assert [x.name for x in p.parent.iterdir()] == []                   # corrupt file deleted, no temporaries
+
+
+# ------------------------------------------------------------------ reliability: cache integrity (issue 17)
+def _cached(tmp_path, arr=None):
+    p = tmp_path / "c" / "f.npy"
+    profile.save_array_atomic(p, np.arange(12, dtype=np.float32).reshape(3, 4) if arr is None else arr)
+    return p
+
+
+def test_cached_array_has_a_hash_record_and_round_trips(tmp_path):
+    p = _cached(tmp_path)
+    assert profile.hash_sidecar(p).read_text().strip() == profile.sha256_file(p)
+    assert profile.load_cached_array(p, (3, 4)).sum() == 66
+    assert sorted(x.name for x in p.parent.iterdir()) == ["f.npy", "f.npy.sha256"]   # no temporaries
+
+
+@pytest.mark.parametrize("damage", ["zeroed", "bitflip", "truncated", "empty", "no_record", "bad_record"])
+def test_damaged_cache_is_never_returned_and_is_deleted(tmp_path, damage):
+    p = _cached(tmp_path)
+    data = bytearray(p.read_bytes())
+    if damage == "zeroed":
+        data[-48:] = bytes(48)                 # the data region, header intact: still a loadable .npy
+    elif damage == "bitflip":
+        data[-5] ^= 0x10
+    elif damage == "truncated":
+        data = data[:-8]
+    elif damage == "empty":
+        data = bytearray()
+    if damage == "no_record":
+        profile.hash_sidecar(p).unlink()
+    elif damage == "bad_record":
+        profile.hash_sidecar(p).write_text("0" * 64)
+    else:
+        p.write_bytes(bytes(data))
+    assert profile.load_cached_array(p, (3, 4)) is None
+    assert not p.exists() and not profile.hash_sidecar(p).exists()
+
+
+def test_nan_cache_is_never_returned_even_with_a_matching_record(tmp_path):
+    a = np.ones((3, 4), dtype=np.float32)
+    a[1, 2] = np.nan
+    p = _cached(tmp_path, a)
+    assert profile.load_cached_array(p, (3, 4)) is None and not p.exists()
+
+
+def test_cache_files_are_group_readable(tmp_path):
+    p = _cached(tmp_path)
+    assert p.stat().st_mode & 0o044 == 0o044 and profile.hash_sidecar(p).stat().st_mode & 0o044 == 0o044
+
+
+def test_unusable_cache_dir_fails_up_front_naming_tlkit_cache(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    monkeypatch.setenv("TLKIT_CACHE", str(blocker / "cache"))      # a folder below a file cannot exist
+    with pytest.raises(profile.CacheDirError, match="TLKIT_CACHE=.*set TLKIT_CACHE to a folder you can write"):
+        profile.cache_dir()
+
+
+def test_failed_save_warns_and_leaves_nothing(tmp_path, monkeypatch):
+    p = tmp_path / "c" / "f.npy"
+    p.parent.mkdir()
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(profile.os, "replace", full_disk)
+    with pytest.warns(RuntimeWarning, match="TLKIT_CACHE"):
+        profile.save_array_atomic(p, np.ones((2, 2)))
+    assert list(p.parent.iterdir()) == []

@@ -1,5 +1,9 @@
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -14,12 +18,62 @@ def _nb(path, code):
 
 
 def test_select_notebooks(tmp_path):
-    for n in ("00_a", "01_b", "02_c"):
+    for n in ("00_a", "01_b", "02_c", "10_d"):
         _nb(tmp_path / f"{n}.ipynb", ["1"])
     assert [p.stem for p in runner.select_notebooks(tmp_path, ["01"])] == ["01_b"]
-    assert len(runner.select_notebooks(tmp_path)) == 3
+    assert len(runner.select_notebooks(tmp_path)) == 4
     with pytest.raises(ValueError, match="no notebook matches"):
         runner.select_notebooks(tmp_path, ["07"])
+
+
+@pytest.mark.parametrize("which, expected", [(["0"], ["00_a"]), (["1"], ["01_b"]), (["10"], ["10_d"]),
+                                             (["02_c"], ["02_c"]), (["02_c.ipynb", "2", "00"], ["00_a", "02_c"])])
+def test_selector_matches_exactly(tmp_path, which, expected):
+    for n in ("00_a", "01_b", "02_c", "10_d"):
+        _nb(tmp_path / f"{n}.ipynb", ["1"])
+    assert [p.stem for p in runner.select_notebooks(tmp_path, which)] == expected
+
+
+@pytest.mark.parametrize("bad", ["", "0_", "01_", "01_b_extra", "b", "001"])
+def test_selector_rejects_prefixes_and_says_what_exists(tmp_path, bad):
+    for n in ("00_a", "01_b"):
+        _nb(tmp_path / f"{n}.ipynb", ["1"])
+    with pytest.raises(ValueError, match=r"no notebook matches .*two-digit number.*available: \['00_a', '01_b'\]"):
+        runner.select_notebooks(tmp_path, [bad])
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_the_run_kernel_and_writes_a_partial_report(tmp_path, sig, code):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    pid_file = tmp_path / "kernel.pid"
+    _nb(nbdir / "01_sleep.ipynb", [f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                   "time.sleep(120)"])
+    _nb(nbdir / "02_next.ipynb", ["1"])
+    env = {**os.environ, "PYTHONPATH": str(Path(runner.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "tlkit", "run", "--profile", "full", "--out", str(tmp_path / "runs")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        t0 = time.time()
+        while not (pid_file.exists() and pid_file.read_text()) and time.time() - t0 < 120 and proc.poll() is None:
+            time.sleep(0.2)
+        assert pid_file.exists(), proc.communicate()[0]
+        kernel_pid = int(pid_file.read_text())
+        t_sig = time.time()
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=30)
+        stopped_in = time.time() - t_sig
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, out
+    assert stopped_in < 15, f"took {stopped_in:.1f} s to stop"
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel_pid, 0)                                 # the kernel is gone
+    report = (tmp_path / "runs" / "latest" / "report.md").read_text()
+    assert f"INTERRUPTED by {sig.name} after 1 of 2 notebook(s): partial report" in report
+    assert "| 01_sleep | FAILED |" in report and "02_next" not in report  # the next notebook never started
+    assert "02_next" not in out and f"exit code {code}" in out
 
 
 def test_results_table_markdown():

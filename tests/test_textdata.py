@@ -92,6 +92,7 @@ def test_yelp_subsample_is_balanced_and_disjoint(tmp_path):
 def test_full_profile_uses_yelp_with_the_budget(tmp_path, monkeypatch):
     folder = _fake_yelp(tmp_path / "yelp_review_full_csv", n_per_star=3000)
     monkeypatch.setattr(textdata, "_yelp_dir", lambda: folder)
+    monkeypatch.setattr(textdata, "YELP_PER_STAR", {"train.csv": 3000, "test.csv": 3000})
     task = textdata.load_reviews("en", profile="full")
     from tlkit import budget
 
@@ -222,3 +223,16 @@ def test_real_ru_ko_reviews_fail_fast_offline(tmp_path, monkeypatch):
     with pytest.raises(net.OfflineError, match="NSMC"):
         textdata.nsmc(10, 1, 1)
     assert time.time() - t0 < 5
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_extracted_yelp_files_are_verified(tmp_path, monkeypatch, damage):
+    folder = _fake_yelp(tmp_path / "yelp_review_full_csv", n_per_star=40)
+    monkeypatch.setattr(textdata, "_yelp_dir", lambda: folder)
+    monkeypatch.setattr(textdata, "YELP_PER_STAR", {"train.csv": 40, "test.csv": 40})
+    assert len(textdata.yelp_reviews(5, 2, 5).train) == 15               # intact: used
+    f = folder / "train.csv"
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) * 2 // 3] if damage == "truncated" else data.replace(b'"5"', b'"x"', 3))
+    with pytest.raises(RuntimeError, match=r"train\.csv is truncated or damaged; delete the folder .* and run again"):
+        textdata.yelp_reviews(5, 2, 5)

@@ -78,3 +78,23 @@ def test_parallel_builders_train_once(fast_train):
     assert not errors and fast_train == ["fashion_cnn"]
     assert not list(zoo.zoo_dir("fashion_cnn").glob("*.keras.*")) and not list(
         zoo.zoo_dir("fashion_cnn").glob("tmp*"))
+
+
+@pytest.mark.parametrize("garbage", [bytes(range(256)) * 4, b"[1, 2, 3]", b'"a string"', b"null", b""],
+                         ids=["random-bytes", "json-list", "json-string", "json-null", "empty"])
+def test_corrupt_manifest_is_rebuilt_not_a_crash(fast_train, garbage):
+    zoo.pretrain("fashion_cnn", log=lambda s: None)
+    (zoo.zoo_dir("fashion_cnn") / "manifest.json").write_bytes(garbage)
+    assert zoo.manifest("fashion_cnn") is None and zoo.cache_state("fashion_cnn") == "corrupt"
+    from tlkit import doctor
+
+    rows = dict(doctor.report())                       # doctor names the state and the fix
+    assert "corrupt" in rows["zoo: fashion_cnn"] and "pretrain" in rows["zoo: fashion_cnn"]
+    zoo.pretrain("fashion_cnn", force=True, log=lambda s: None)   # the documented fix works
+    assert zoo.cache_state("fashion_cnn") == "ok" and len(fast_train) == 2
+
+
+def test_zoo_files_are_group_readable(fast_train):
+    zoo.pretrain("fashion_cnn", log=lambda s: None)
+    for f in ("model.keras", "manifest.json"):
+        assert (zoo.zoo_dir("fashion_cnn") / f).stat().st_mode & 0o044 == 0o044

@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model and the converted EfficientNet-Lite0")
     p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
     r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
-    r.add_argument("notebooks", nargs="*", help="notebook prefixes, e.g. 00 01 (default: all)")
+    r.add_argument("notebooks", nargs="*", help="notebook numbers or full names, e.g. 00 01 (default: all)")
     r.add_argument("--profile", choices=("quick", "full"), default=None)
     r.add_argument("--out", default="runs", help="output folder (default: runs/)")
     r.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")

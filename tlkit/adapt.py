@@ -96,7 +96,8 @@ def _jpeg(images: np.ndarray, quality: int) -> np.ndarray:
 
 def degrade(images: np.ndarray, strength: float | None = None, params: Degradation | None = None,
             seed: int = 0) -> np.ndarray:
-    """Degrade uint8 images ``(n, h, w, c)``; same shape and dtype out, deterministic for a ``seed``.
+    """Degrade images ``(n, h, w, c)`` of pixel values 0..255 (uint8, or floats in 0..255); same shape and
+    dtype out (whole pixel values), deterministic for a ``seed``.
 
     Give either ``strength`` (0..1, see :meth:`Degradation.at`) or explicit ``params``.
     """
@@ -131,7 +132,7 @@ def degrade(images: np.ndarray, strength: float | None = None, params: Degradati
     if x.shape[1:3] != (h, w):
         x = np.clip(np.round(tf.image.resize(x.astype(np.float32), (h, w), method="bilinear").numpy()), 0, 255)
         x = x.astype(np.uint8)
-    return x
+    return x.astype(images.dtype, copy=False)   # same dtype out: float images in 0..255 stay float
 
 
 # ----------------------------------------------------------------------------------------------

@@ -93,11 +93,24 @@ def _resnet_preprocess():
     return ResNetPreprocess(name="resnet_preprocess")
 
 
+def keras_home() -> Path:
+    """Where Keras caches downloads: ``$KERAS_HOME``, else Keras's own choice (``~/.keras``, or ``/tmp/.keras``
+    when that is not writable). ``keras.config`` has no public accessor for it in Keras 3."""
+    import os
+
+    if os.environ.get("KERAS_HOME"):
+        return Path(os.environ["KERAS_HOME"]).expanduser()
+    try:
+        from keras.src.backend.config import keras_home as _home
+        return Path(_home()).expanduser()
+    except ImportError:  # pragma: no cover - a future Keras layout
+        return Path.home() / ".keras"
+
+
 def _resnet50(weights: str | None, image_size: int) -> Backbone:
     import keras
 
-    local = Path(keras.config.keras_home() if hasattr(keras.config, "keras_home") else Path.home() / ".keras")
-    if weights == "imagenet" and not (local / "models" / RESNET50_WEIGHTS).exists():
+    if weights == "imagenet" and not (keras_home() / "models" / RESNET50_WEIGHTS).exists():
         net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights")
     with net.download_guard("ResNet50 ImageNet weights"):
         base = keras.applications.ResNet50(include_top=False, weights=weights, pooling="avg",

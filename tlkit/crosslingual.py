@@ -186,7 +186,10 @@ def sample_n(labels: np.ndarray, n: int | None, seed: int = 0, num_classes: int 
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) == 0:
         raise ValueError(f"labels: expected a non-empty 1-D array, got shape {y.shape}")
-    k = int(num_classes if num_classes is not None else y.max() + 1)
+    k = int(num_classes if num_classes is not None else max(int(y.max()) + 1, 2))
+    from .data import check_labels
+
+    check_labels(y, k, what="sample_n labels")   # -1 or out-of-range ids would never be drawn
     if n is None:
         return np.arange(len(y))
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -201,7 +204,7 @@ def sample_n(labels: np.ndarray, n: int | None, seed: int = 0, num_classes: int 
         if per[c] > len(pools[c]):
             spare, per[c] = per[c] - len(pools[c]), len(pools[c])
             for d in rng.permutation(k):
-                take = min(spare, len(pools[d]) - per[d])
+                take = max(0, min(spare, len(pools[d]) - per[d]))   # a class still over quota gives, never takes
                 per[d] += take
                 spare -= take
     idx = np.concatenate([pools[c][:per[c]] for c in range(k)])
@@ -273,6 +276,9 @@ def fit_head(head, x: np.ndarray, y: np.ndarray, steps: int, learning_rate: floa
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    from .checks import check_int
+
+    check_int(batch_size, "batch_size", minimum=1)
     set_seed(seed)
     compile_classifier(head, learning_rate)
     bs = int(min(batch_size, len(x)))
@@ -440,6 +446,14 @@ def transfer_curve(x_src: np.ndarray, y_src: np.ndarray, x_tgt: np.ndarray, y_tg
     x_src, y_src = _check_xy(x_src, y_src, "source embeddings")
     x_tgt, y_tgt = _check_xy(x_tgt, y_tgt, "target embeddings")
     x_test, y_test = _check_xy(x_test, y_test, "target test embeddings")
+    from .checks import check_int
+    from .data import check_labels
+
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
+    for what, y in (("y_src", y_src), ("y_tgt", y_tgt), ("y_test", y_test)):
+        check_labels(y, num_classes, what=f"transfer_curve {what}")
+    for n in ns:
+        check_int(n, "ns (target labels N)", minimum=0, allow_none=True)
     if not (x_src.shape[1] == x_tgt.shape[1] == x_test.shape[1]):
         raise ValueError(f"embedding sizes differ: source {x_src.shape[1]}, target {x_tgt.shape[1]}, "
                          f"test {x_test.shape[1]} (same encoder for all three?)")
@@ -502,17 +516,25 @@ def parallel_retrieval(a: np.ndarray, b: np.ndarray, ks: Sequence[int] = (1, 5))
     """Nearest-neighbour test of a multilingual space on parallel pairs (row ``i`` of ``a`` = row ``i`` of ``b``).
 
     For every ``a_i`` all ``b_j`` are ranked by cosine similarity; ``top{k}`` is the share of ``a_i``
-    whose own translation ``b_i`` is among the ``k`` nearest (chance: ``k / n``). Also returns the mean
+    whose own translation ``b_i`` is among the ``k`` nearest (chance: ``k / n``); another ``b_j`` exactly as
+    similar counts against it (identical embeddings score 0, not 1). Also returns the mean
     cosine of true pairs and of random (non-matching) pairs, and ``chance_top1 = 1 / n``.
     """
     a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
     if a.ndim != 2 or a.shape != b.shape or len(a) < 2:
         raise ValueError(f"expected two (n, dim) arrays of the same shape with n >= 2, got {a.shape}, {b.shape}")
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    for name, x in (("a", a), ("b", b)):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"parallel_retrieval {name}: embeddings contain NaN or infinity")
+        zero = np.flatnonzero(np.linalg.norm(x, axis=1) == 0)
+        if len(zero):
+            raise ValueError(f"parallel_retrieval {name}: rows {zero[:5].tolist()} are all-zero embeddings "
+                             f"(no direction, no nearest neighbour); expected non-zero vectors")
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
     sim = a @ b.T
     diag = np.diag(sim)
-    rank = (sim > diag[:, None]).sum(axis=1)          # 0 = the translation is the nearest
+    rank = (sim >= diag[:, None]).sum(axis=1) - 1     # 0 = the translation is the nearest; a tie is a miss
     n = len(a)
     out = {f"top{k}": float(np.mean(rank < k)) for k in ks}
     out.update(mean_rank=float(np.mean(rank) + 1), pair_cosine=float(diag.mean()),

@@ -88,7 +88,8 @@ class ImageTask:
 
 
 def check_images(x: np.ndarray, what: str = "images", shape: Sequence[int] | None = None) -> None:
-    """Raise ValueError unless ``x`` is a non-empty ``(n, h, w, c)`` array (optionally of ``shape``)."""
+    """Raise ValueError unless ``x`` is a non-empty ``(n, h, w, c)`` array (optionally of ``shape``) of pixel
+    values in 0..255 (uint8, or floats not already scaled to 0..1) without NaN (TypeError for other dtypes)."""
     if not isinstance(x, np.ndarray):
         raise ValueError(f"{what}: expected a numpy array of shape (n, height, width, channels), got {type(x).__name__}")
     if x.ndim != 4:
@@ -99,6 +100,9 @@ def check_images(x: np.ndarray, what: str = "images", shape: Sequence[int] | Non
         raise ValueError(f"{what}: expected 1 or 3 channels, got {x.shape[-1]} (shape {x.shape})")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"{what}: expected images of shape {tuple(shape)}, got {tuple(x.shape[1:])}")
+    from .checks import check_pixels
+
+    check_pixels(x, what)   # dtype, 0..255 range (not 0..1), no NaN
 
 
 def check_labels(y: np.ndarray, num_classes: int, n: int | None = None, what: str = "labels") -> None:
@@ -118,13 +122,18 @@ def check_labels(y: np.ndarray, num_classes: int, n: int | None = None, what: st
 
 def few_per_class(y: np.ndarray, k: int | None, seed: int = 0, num_classes: int | None = None) -> np.ndarray:
     """Indices of ``k`` examples per class drawn without replacement (``None``: every index)."""
+    from .checks import check_int
+
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"y: expected a 1-D array of integer class ids, got {type(y).__name__}")
     y = np.asarray(y)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y: expected a non-empty 1-D array of integer class ids, got shape {y.shape}, dtype {y.dtype}")
     nc = int(num_classes if num_classes is not None else y.max() + 1)
     check_labels(y, nc)
+    k = check_int(k, "k (labels per class)", minimum=1, allow_none=True)
     if k is None:
         return np.arange(len(y))
-    if int(k) < 1:
-        raise ValueError(f"k (labels per class) must be >= 1 or None for all, got {k}")
     rng = np.random.default_rng(seed)
     out = []
     for c in range(nc):

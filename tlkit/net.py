@@ -23,13 +23,48 @@ def _fix(what: str) -> str:
     )
 
 
+def _resolve(host: str, port: int, timeout: float) -> list | None:
+    """``getaddrinfo`` bounded by ``timeout`` (it ignores socket timeouts: a silent DNS resolver can
+    block it for 10+ seconds). None when it fails or takes too long."""
+    import threading
+
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["addrs"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            box["addrs"] = None
+
+    t = threading.Thread(target=work, daemon=True, name=f"tlkit-dns-{host}")
+    t.start()
+    t.join(timeout)
+    return box.get("addrs")
+
+
 def can_reach(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True when a TCP connection to ``host:port`` opens within ``timeout`` seconds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """True when ``host`` resolves and a TCP connection to ``host:port`` opens, all within ``timeout``
+    seconds (the DNS look-up included)."""
+    import time
+
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host: expected a host name, got {host!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+    deadline = time.monotonic() + timeout
+    addrs = _resolve(host, port, timeout)
+    for family, kind, proto, _, addr in addrs or []:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.settimeout(left)
+                s.connect(addr)
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def require_online(host: str, what: str) -> None:

@@ -212,10 +212,37 @@ def budget(profile: str | None = None) -> Budget:
     return _BUDGETS[name]
 
 
+class CacheDirError(OSError):
+    """The tlkit cache directory cannot be created or written (the message names ``TLKIT_CACHE`` and the fix)."""
+
+
+_CHECKED_CACHE_DIRS: set[str] = set()
+
+
 def cache_dir() -> Path:
-    """tlkit's cache (zoo models, features): ``TLKIT_CACHE`` or ``~/.cache/tlkit``."""
-    root = Path(os.environ.get("TLKIT_CACHE", Path.home() / ".cache" / "tlkit")).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    """tlkit's cache (zoo models, features): ``TLKIT_CACHE`` or ``~/.cache/tlkit``.
+
+    Checked up front (once per process): the folder is created and a file written in it, so an unwritable
+    cache fails *before* any work is done, with a :class:`CacheDirError` that names ``TLKIT_CACHE``.
+    """
+    raw = os.environ.get("TLKIT_CACHE", "").strip()
+    root = Path(raw or Path.home() / ".cache" / "tlkit").expanduser()
+    if str(root) in _CHECKED_CACHE_DIRS and root.is_dir():
+        return root
+    origin = f"TLKIT_CACHE={raw}" if raw else f"the default cache {root} (TLKIT_CACHE is not set)"
+    fix = ("set TLKIT_CACHE to a folder you can write, e.g. `export TLKIT_CACHE=$HOME/.cache/tlkit` "
+           "(on a shared machine: a group-writable folder, `chmod g+ws`)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=root)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CacheDirError(f"tlkit cache {root} is not usable ({origin}): {type(exc).__name__}: "
+                            f"{exc.strerror or exc}; {fix}") from None
+    _CHECKED_CACHE_DIRS.add(str(root))
     return root
 
 
@@ -230,34 +257,105 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def load_cached_array(path: Path, shape: tuple[int, ...]):
-    """The array cached at ``path`` if it exists, is readable and has ``shape``; else ``None``.
+def make_shared(path: str | Path) -> None:
+    """Give a file written through ``tempfile.mkstemp`` (mode 0600) the permissions of a normal file
+    (``0666`` minus the umask, usually ``0644``): a cache shared by a class stays readable by the group."""
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.chmod(path, 0o666 & ~mask)
+    except OSError:  # pragma: no cover - not our file (shared cache): leave it as it is
+        pass
 
-    A missing, corrupt or stale file (other shape) means "recompute", never an error.
+
+def hash_sidecar(path: str | Path) -> Path:
+    """The file beside ``path`` that records its SHA-256 (``<name>.sha256``)."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def _drop(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def load_cached_array(path: Path, shape: tuple[int, ...]):
+    """The array cached at ``path`` if it is intact and has ``shape``; else ``None`` (recompute).
+
+    Intact means: the SHA-256 recorded beside it by :func:`save_array_atomic` matches the file's
+    bytes (a zeroed, bit-flipped or truncated file does not), it loads as ``.npy`` without pickles,
+    and a float array holds no NaN or infinity. A missing, corrupt or stale file (other shape)
+    is deleted together with its record and means "recompute", never an error.
     """
+    import hashlib
+    import io
+
     import numpy as np
 
+    path = Path(path)
+    side = hash_sidecar(path)
     if not path.exists():
         return None
     try:
-        arr = np.load(path)
-    except (OSError, ValueError):
+        data = path.read_bytes()
+        recorded = side.read_text().strip() if side.exists() else ""
+    except OSError:
         return None
-    return arr if arr.shape == tuple(shape) else None
+    if not recorded or hashlib.sha256(data).hexdigest() != recorded:
+        _drop(path, side)                 # no record (an old or foreign file) or changed bytes
+        return None
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        _drop(path, side)
+        return None
+    if arr.shape != tuple(shape):
+        return None
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        _drop(path, side)
+        return None
+    return arr
 
 
 def save_array_atomic(path: Path, array) -> None:
-    """Write ``array`` to ``path`` (.npy) atomically: a temporary file renamed into place, so a reader
-    running at the same time (another notebook) sees either no file or the whole file."""
+    """Write ``array`` to ``path`` (.npy) atomically, with its SHA-256 recorded beside it.
+
+    A temporary file is renamed into place, so a reader running at the same time (another notebook)
+    sees either no file or the whole file; the ``.sha256`` record is written the same way, after it.
+    Files are group-readable (``0666`` minus the umask). A failed write (disk full, read-only cache)
+    leaves nothing behind and warns, naming ``TLKIT_CACHE``: the caller still has its result.
+    """
+    import hashlib
+    import io
     import tempfile
+    import warnings
 
     import numpy as np
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".npy", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, array)
-    os.replace(tmp, path)
+    path = Path(path)
+    tmps: list[str] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(array), allow_pickle=False)
+        data = buf.getvalue()
+        for target, payload in ((path, data), (hash_sidecar(path), (hashlib.sha256(data).hexdigest() + "\n").encode())):
+            fd, tmp = tempfile.mkstemp(suffix=".tmp", prefix=".", dir=path.parent)
+            tmps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+            make_shared(tmp)
+            os.replace(tmp, target)
+            tmps.remove(tmp)
+    except OSError as exc:
+        for tmp in tmps:
+            _drop(Path(tmp))
+        warnings.warn(f"could not save the cache file {path} ({type(exc).__name__}: {exc}); the result is "
+                      f"used but will be recomputed next time. Free disk space or point TLKIT_CACHE at a "
+                      f"writable folder.", RuntimeWarning, stacklevel=2)
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .kernel import KERNEL_NAME, install_kernel
 
@@ -24,15 +27,28 @@ def find_notebooks_dir(explicit: str | None = None) -> Path:
 
 
 def select_notebooks(folder: Path, which: Sequence[str] = ()) -> list[Path]:
-    """Notebooks in ``folder`` whose name starts with one of ``which`` (all when empty)."""
+    """Notebooks in ``folder`` named by ``which`` (all when empty).
+
+    Each selector matches exactly: the two-digit number (``01`` or ``1``) or the full stem
+    (``01_feature_extraction``); anything else is a ValueError listing what is available.
+    """
     every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not which:
         return every
-    chosen = [p for p in every if any(p.name.startswith(w) for w in which)]
-    unknown = [w for w in which if not any(p.name.startswith(w) for p in every)]
+    by_number = {p.name[:2]: p for p in every}
+    chosen, unknown = [], []
+    for w in which:
+        key = str(w).strip().removesuffix(".ipynb")
+        hit = by_number.get(key.zfill(2)) if key.isdigit() and len(key) <= 2 else next(
+            (p for p in every if p.stem == key), None)
+        if hit is None:
+            unknown.append(w)
+        elif hit not in chosen:
+            chosen.append(hit)
     if unknown:
-        raise ValueError(f"no notebook matches {unknown}; available: {[p.stem for p in every]}")
-    return chosen
+        raise ValueError(f"no notebook matches {unknown} (give the two-digit number, e.g. 01, or the full name); "
+                         f"available: {[p.stem for p in every]}")
+    return sorted(chosen)
 
 
 def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bool, float, str]:
@@ -47,20 +63,85 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bo
     t0 = time.time()
     err = ""
     log = open(out_path.with_suffix(".kernel.log"), "w")  # the kernel's own stderr (TensorFlow start-up lines)
-    try:
-        client.execute(stderr=log, stdout=log)
-        ok = True
-    except CellExecutionError as exc:
-        ok = False
+    box: dict = {}
+
+    def work() -> None:  # in a thread: nbclient then leaves SIGINT/SIGTERM to the runner (see _signals)
+        try:
+            client.execute(stderr=log, stdout=log)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            box["exc"] = exc
+
+    worker = threading.Thread(target=work, name=f"tlkit-run-{path.stem}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        if _STOP["signum"]:
+            _kill_kernel(client, worker)
+            box["exc"] = Interrupted(_STOP["signum"])
+            break
+    exc = box.get("exc")
+    ok = exc is None
+    if isinstance(exc, Interrupted):
+        err = str(exc)
+    elif isinstance(exc, CellExecutionError):
         lines = [ln for ln in str(exc).splitlines() if ln.strip()]
         err = next((ln for ln in reversed(lines) if "Error" in ln or "FAILED" in ln), lines[-1] if lines else "")
-    except Exception as exc:  # kernel died, timeout
-        ok = False
+    elif exc is not None:  # kernel died, timeout
         err = f"{type(exc).__name__}: {exc}"
-    finally:
-        log.close()
+    log.close()
     nbformat.write(nb, out_path)
     return ok, time.time() - t0, re.sub(r"\x1b\[[0-9;]*m", "", err)
+
+
+class Interrupted(Exception):
+    """``tlkit run`` was asked to stop (Ctrl-C = SIGINT, or SIGTERM, e.g. a CI timeout)."""
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum          # the shell's convention: 130 (SIGINT), 143 (SIGTERM)
+        super().__init__(f"INTERRUPTED by {signal.Signals(self.signum).name}")
+
+
+_STOP: dict = {"signum": 0, "raise": False}   # set by the handler; "raise": outside notebooks, stop at once
+
+
+def _on_signal(signum, frame) -> None:
+    _STOP["signum"] = signum
+    if _STOP["raise"]:
+        raise Interrupted(signum)
+
+
+@contextmanager
+def _signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop ``tlkit run``: the running notebook's kernel is shut down, the partial
+    report is written, and the exit code is 130 / 143. (nbclient's own handlers only shut the kernel down:
+    the run then logged a cryptic failure and went on with the next notebook.)"""
+    _STOP.update({"signum": 0, "raise": False})
+    try:
+        old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:        # not the main thread: leave signals alone
+        old = {}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _kill_kernel(client, worker: threading.Thread, grace: float = 3.0) -> None:
+    """Stop the kernel of ``client`` (its whole process group: SIGTERM, then SIGKILL) and wait for ``worker``."""
+    deadline = time.time() + 10.0
+    sent = None
+    while worker.is_alive() and time.time() < deadline:
+        proc = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+        if proc is not None and proc.poll() is None:
+            sig = signal.SIGTERM if sent is None or time.time() - sent < grace else signal.SIGKILL
+            try:
+                os.killpg(proc.pid, sig)      # the kernel runs in its own session (jupyter_client)
+            except OSError:
+                proc.send_signal(sig)
+            sent = sent or time.time()
+        worker.join(0.2)
 
 
 def results_table(rows: Sequence[dict]) -> str:
@@ -77,7 +158,16 @@ def results_table(rows: Sequence[dict]) -> str:
 
 def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | None = None,
         out_root: str = "runs", timeout: int = 900) -> int:
-    """Execute notebooks, write ``runs/<stamp>/`` (executed copies, report.md, figures); 0 when all pass."""
+    """Execute notebooks, write ``runs/<stamp>/`` (executed copies, report.md, figures); 0 when all pass.
+
+    Ctrl-C (SIGINT) or SIGTERM stops the run at once: the running notebook's kernel is shut down, no
+    further notebook starts, the partial report is written and the exit code is 130 / 143.
+    """
+    with _signals():
+        return _run(which, profile, notebooks, out_root, timeout)
+
+
+def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_root: str, timeout: int) -> int:
     from .profile import get_profile
 
     if profile:
@@ -93,12 +183,22 @@ def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | 
     if prof == "quick":
         from .zoo import ZOO, pretrain
 
-        for name in ZOO:
-            pretrain(name)
+        _STOP["raise"] = True            # no kernel yet: a signal stops the pretraining at once
+        try:
+            for name in ZOO:
+                pretrain(name)
+        except Interrupted:
+            pass
+        finally:
+            _STOP["raise"] = False
+    if which:
+        print(f"tlkit run: selected {', '.join(p.stem for p in chosen)}", flush=True)
     print(f"tlkit run: profile={prof}, {len(chosen)} notebook(s) -> {out}", flush=True)
     rows, claims, status = [], [], []
     t_all = time.time()
     for i, nb in enumerate(chosen, 1):
+        if _STOP["signum"]:
+            break
         os.environ["TLKIT_NOTEBOOK"] = nb.stem
         print(f"[{i}/{len(chosen)}] {nb.stem} ...", end=" ", flush=True)
         ok, secs, err = execute_notebook(nb, out / nb.name, timeout)
@@ -114,7 +214,9 @@ def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | 
                            str(f).startswith(str(out.resolve())) else f for f in data["figures"]]
         status[-1] = status[-1] + (data["figures"],)
     total = time.time() - t_all
+    stop = Interrupted(_STOP["signum"]) if _STOP["signum"] else None
     report = [f"# tlkit run - profile `{prof}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, total {total:.0f} s\n",
+              *([f"\n**{stop} after {len(status)} of {len(chosen)} notebook(s): partial report.**\n\n"] if stop else []),
               "## Notebooks\n", "| notebook | status | seconds | error |\n|---|---|---|---|\n"]
     report += [f"| {s} | {'ok' if ok else 'FAILED'} | {secs:.1f} | {err} |\n" for s, ok, secs, err, _ in status]
     report += ["\n## Results\n", results_table(rows), "\n## Claims\n", "| notebook | claim | measured | expected | ok |\n",
@@ -136,4 +238,7 @@ def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | 
     failed = [s for s, ok, *_ in status if not ok] + [f"{nb}: {n}" for nb, n, c in claims if not c["ok"]]
     print(f"report: {out / 'report.md'} | total {total:.0f} s | "
           + ("all claims hold" if not failed else f"FAILED: {', '.join(failed)}"))
+    if stop:
+        print(f"tlkit run: {stop}; kernel shut down, partial report written, exit code {stop.exit_code}")
+        return stop.exit_code
     return 1 if failed else 0

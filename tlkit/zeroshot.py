@@ -142,6 +142,10 @@ def _check_embeddings(e: Any, what: str, n: int | None = None, dim: int | None =
         raise ValueError(f"{what}: expected dimension {dim} (the encoder's), got {e.shape[1]}")
     if not np.all(np.isfinite(e)):
         raise ValueError(f"{what}: embeddings contain NaN or infinity")
+    zero = np.flatnonzero(~np.any(e, axis=1))
+    if len(zero):   # no direction: every cosine is 0 and argmax would silently answer class 0
+        raise ValueError(f"{what}: rows {zero[:5].tolist()} are all-zero embeddings; expected non-zero vectors "
+                         f"(check the encoder's output for those texts)")
     return e
 
 

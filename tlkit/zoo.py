@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .profile import cache_dir, set_seed, sha256_file
+from .profile import cache_dir, make_shared, set_seed, sha256_file
 
 ZOO_VERSION = 2  # bump when the recipe changes: cached models of another version are rebuilt
 
@@ -85,12 +85,14 @@ def _spec(name: str) -> ZooSpec:
 
 
 def manifest(name: str) -> dict | None:
-    """The cached manifest of ``name`` or None when there is none."""
+    """The cached manifest of ``name`` or None when there is none or it is unreadable (corrupt bytes,
+    not UTF-8, not JSON, or JSON that is not an object): such a cache is rebuilt by :func:`pretrain`."""
     p = zoo_dir(name) / "manifest.json"
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        m = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):   # ValueError covers JSONDecodeError and UnicodeDecodeError
         return None
+    return m if isinstance(m, dict) else None
 
 
 def cache_state(name: str) -> str:
@@ -98,7 +100,7 @@ def cache_state(name: str) -> str:
     m = manifest(name)
     f = zoo_dir(name) / "model.keras"
     if m is None or not f.exists():
-        return "missing"
+        return "corrupt" if (zoo_dir(name) / "manifest.json").exists() and f.exists() else "missing"
     if m.get("zoo_version") != ZOO_VERSION or m.get("spec") != json.loads(json.dumps(asdict(_spec(name)))):
         return "stale"
     if sha256_file(f) != m.get("sha256"):
@@ -149,6 +151,7 @@ def pretrain(name: str, force: bool = False, log: Callable[[str], None] = print)
         fd, tmp = tempfile.mkstemp(suffix=".keras", dir=d)
         os.close(fd)
         model.save(tmp)
+        make_shared(tmp)
         digest = sha256_file(Path(tmp))
         os.replace(tmp, d / "model.keras")
         man = {"name": name, "zoo_version": ZOO_VERSION, "spec": asdict(spec), "sha256": digest,
@@ -156,6 +159,7 @@ def pretrain(name: str, force: bool = False, log: Callable[[str], None] = print)
         fd, tmp = tempfile.mkstemp(suffix=".json", dir=d)
         with os.fdopen(fd, "w") as f:
             json.dump(man, f, indent=2)
+        make_shared(tmp)
         os.replace(tmp, d / "manifest.json")
         log(f"tlkit zoo: {name} ready, source test accuracy {info['source_test_accuracy']:.3f}")
         return man
