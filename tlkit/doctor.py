@@ -52,14 +52,14 @@ def report() -> list[tuple[str, str]]:
     except FileNotFoundError:
         rows.append(("data: Tux Paint photos", f"MISSING ({photos.INSTALL})"))
     try:
-        rows.append(("model: EfficientNet-Lite0 ImageNet", f"{effnet.weights_path().name} ({effnet.cache_state()} in cache)"))
-    except FileNotFoundError:
-        rows.append(("model: EfficientNet-Lite0 ImageNet", f"MISSING ({effnet.INSTALL})"))
-    try:
         rows.append(("cache", str(cache_dir())))
     except CacheDirError as exc:
         rows.append(("cache", f"UNUSABLE: {exc}"))
         return rows + _network(prof)
+    try:
+        rows.append(("model: EfficientNet-Lite0 ImageNet", f"{effnet.weights_path().name} ({effnet.cache_state()} in cache)"))
+    except FileNotFoundError:
+        rows.append(("model: EfficientNet-Lite0 ImageNet", f"MISSING ({effnet.INSTALL})"))
     for name in ZOO:
         state = cache_state(name)
         acc = (manifest(name) or {}).get("source_test_accuracy")
