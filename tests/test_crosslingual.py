@@ -368,3 +368,17 @@ def test_sample_n_gives_n_when_classes_are_missing():   # found by tests/test_pr
     for seed in range(20):
         assert len(xl.sample_n(np.array([2, 2, 2]), 3, seed=seed)) == 3
         assert len(xl.sample_n(np.array([0, 3, 3, 3, 3]), 4, seed=seed)) == 4
+
+
+def test_pass_order_is_whole_shuffled_passes():
+    order = xl.pass_order(10, steps=200, batch_size=32, seed=3)
+    assert len(order) == 200 * 10                  # 10 examples in one batch per step: 200 passes
+    passes = order.reshape(200, 10)
+    assert all(sorted(p) == list(range(10)) for p in passes)
+    assert len({tuple(p) for p in passes}) > 1    # reshuffled every pass
+    assert np.array_equal(order, xl.pass_order(10, steps=200, batch_size=32, seed=3))
+    assert len(xl.pass_order(600, steps=200, batch_size=32)) == 600 * 11    # round(200 / 19) passes
+    with pytest.raises(ValueError):
+        xl.pass_order(0, steps=10, batch_size=4)
+    with pytest.raises(TypeError):
+        xl.pass_order(10, steps=2.5, batch_size=4)

@@ -282,9 +282,24 @@ def fit_head(head, x: np.ndarray, y: np.ndarray, steps: int, learning_rate: floa
     set_seed(seed)
     compile_classifier(head, learning_rate)
     bs = int(min(batch_size, len(x)))
-    epochs = max(1, int(round(steps / np.ceil(len(x) / bs))))
-    head.fit(x, y, epochs=epochs, batch_size=bs, shuffle=True, verbose=0)
+    order = pass_order(len(x), steps, bs, seed)
+    head.fit(x[order], y[order], epochs=1, batch_size=bs, shuffle=False, verbose=0)
     return head
+
+
+def pass_order(n: int, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
+    """Example indices for about ``steps`` optimiser steps over ``n`` examples: whole shuffled passes, concatenated.
+
+    Equivalent to ``fit(epochs=passes, shuffle=True)``, but as one epoch: with 10 examples and 200 steps,
+    Keras would otherwise run 200 one-step epochs, and their per-epoch overhead costs more than the steps.
+    """
+    from .checks import check_int
+
+    n, steps, batch_size = (check_int(v, name, minimum=1) for v, name in
+                            ((n, "n"), (steps, "steps"), (batch_size, "batch_size")))
+    passes = max(1, int(round(steps / np.ceil(n / min(batch_size, n)))))
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.permutation(n) for _ in range(passes)])
 
 
 def copy_head(head):
@@ -380,9 +395,9 @@ def train_scratch(train_texts: Sequence[str], y: np.ndarray, num_classes: int, h
     model = char_ngram_model(train_texts, num_classes)
     compile_classifier(model, hb.scratch_lr)
     bs = int(min(hb.batch_size, len(y)))
-    epochs = max(1, int(round(hb.scratch_steps / np.ceil(len(y) / bs))))
+    order = pass_order(len(y), hb.scratch_steps, bs, seed)
     x = np.array(list(train_texts), dtype=object)
-    model.fit(x, y, epochs=epochs, batch_size=bs, shuffle=True, verbose=0)
+    model.fit(x[order], y[order], epochs=1, batch_size=bs, shuffle=False, verbose=0)
     return model
 
 
