@@ -125,6 +125,11 @@ def test_sentence_embeddings_normalised_batched_and_cached(tiny, tmp_cache):
     # padding does not change a text's embedding: the same text alone vs next to a long one
     alone = text.sentence_embeddings(tiny, ["good phone"], progress=False)
     np.testing.assert_allclose(alone[0], e1[0], atol=1e-5)
+    # texts are embedded sorted by length in trimmed batches: rows come back in the caller's order and
+    # equal mean pooling over full-length (padded to sequence_length) inputs
+    x = tiny.tokenize(texts)
+    full = text.mean_pool(np.asarray(tiny.backbone(x)["sequence_output"]), x["padding_mask"])
+    np.testing.assert_allclose(e1, text.l2_normalize(full), atol=1e-5)
     c1 = text.sentence_embeddings(tiny, texts, progress=False, cache=True)
     assert list((tmp_cache / "text_embeddings").glob("*.npy"))
     c2 = text.sentence_embeddings(tiny, texts, progress=False, cache=True)
