@@ -569,8 +569,9 @@ def project_2d(x: np.ndarray, method: str = "tsne", seed: int = 0) -> np.ndarray
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        return TSNE(2, perplexity=min(30.0, (len(x) - 1) / 3), init="pca", random_state=seed,
-                    metric="cosine").fit_transform(x)
+        # exact t-SNE for small sets: Barnes-Hut's threads cost far more than they save below ~1000 points
+        return TSNE(2, perplexity=min(30.0, (len(x) - 1) / 3), init="pca", random_state=seed, metric="cosine",
+                    method="exact" if len(x) <= 1000 else "barnes_hut").fit_transform(x)
     raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
 
 
