@@ -78,5 +78,5 @@ def test_variant_pattern_matches_inflected_forms_only():
                                 if p.name in PENDING else p for p in NOTEBOOKS], ids=[p.name for p in NOTEBOOKS])
 def test_notebook_uses_no_rejected_variant(nb):
     text = notebook_text(nb)
-    found = [(v, use, variant_pattern(v).search(text).group(0)) for v, use in VARIANTS if variant_pattern(v).search(text)]
-    assert not found, f"{nb.name}: " + "; ".join(f"'{g}' -> use '{use}'" for v, use, g in found)
+    found = [(m.group(0), use) for v, use in VARIANTS if (m := variant_pattern(v).search(text))]
+    assert not found, f"{nb.name}: " + "; ".join(f"'{g}' -> use '{use}'" for g, use in found)
