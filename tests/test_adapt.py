@@ -153,7 +153,7 @@ def test_domain_adversarial_model_outputs_and_training_ramps_lambda():
                                    return_history=True)
     lam = hist["lambda"]
     assert len(lam) == 6 and lam[0] == 0.0 and lam[-1] == pytest.approx(0.4 * (2 / (1 + np.exp(-10)) - 1))
-    assert len(hist["label_loss"]) == len(hist["align_loss"]) == 6 and np.isfinite(hist["align_loss"]).all()
+    assert len(hist["label_loss"]) == len(hist["domain_loss"]) == 6 and np.isfinite(hist["domain_loss"]).all()
     assert adapt.predict_labels(model, xt).shape == (12, 3)
     assert adapt.features(model, xt[:3]).shape[0] == 3
 

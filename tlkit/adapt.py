@@ -1,4 +1,4 @@
-"""Domain adaptation (доменная адаптация): from clean source images to a shifted target domain.
+"""Domain adaptation (адаптация предметной области): from clean source images to a shifted target domain.
 
 What is here, smallest idea first:
 
@@ -291,7 +291,7 @@ def features(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
                            for s in range(0, len(x), batch_size)])
 
 
-def adabn(model, x_target: np.ndarray, batch_size: int = 512, inplace: bool = False):
+def adabn(model, x_target, batch_size=512, inplace=False):
     """AdaBN (Li et al., 2016): re-estimate every BatchNorm's mean/variance on unlabelled target data.
 
     No label and no gradient: the weights stay; only the normalisation statistics move to the
@@ -352,35 +352,37 @@ def train_mixed(make_extractor: Callable[[], object], x_source, y_source, x_targ
 
 
 # ----------------------------------------------------------------------------------------------
-# DANN: gradient reversal + a domain head
+# DANN: gradient reversal + a domain head (the same code is on the page of notebook 04)
 # ----------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _keras_classes() -> dict:
     """The Keras classes of this module, built on first use (``import tlkit`` stays free of Keras)
     and registered, so models that contain them can be cloned, saved and loaded."""
     import keras
-    from keras import ops
+    import tensorflow as tf
 
     @keras.saving.register_keras_serializable(package="tlkit")
     class GradientReversal(keras.layers.Layer):
-        """Identity on the way forward; multiplies the gradient by ``-lambda`` on the way back.
+        """Identity on the way forward; multiplies the gradient by ``-lambda`` on the way back, so the
+        layers *before* it are pushed to make the domain head fail.
 
-        ``y = stop_gradient(x) + lambda * (stop_gradient(x) - x)`` equals ``x`` exactly in value (the
-        bracket is 0), and its gradient is ``-lambda``: the layers *before* it are pushed to make the
-        domain head fail.
-        ``lambda`` is a non-trainable variable, so a schedule can change it during ``fit``.
+        ``lambda`` is a non-trainable variable, so a schedule can change it between steps of a compiled loop.
         """
 
-        def __init__(self, lambda_: float = 1.0, **kwargs):
+        def __init__(self, lambda_=1.0, **kwargs):
             super().__init__(**kwargs)
             self.initial_lambda = float(lambda_)
             self.lambda_ = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.initial_lambda),
                                            trainable=False, name="lambda")
 
         def call(self, x):
-            lam = ops.cast(self.lambda_, x.dtype)
-            fixed = ops.stop_gradient(x)
-            return fixed + lam * (fixed - x)
+            lam = tf.cast(self.lambda_, x.dtype)
+
+            @tf.custom_gradient
+            def reverse(x):
+                return tf.identity(x), lambda dy: -lam * dy
+
+            return reverse(x)
 
         def get_config(self):
             return {**super().get_config(), "lambda_": self.initial_lambda}
@@ -401,7 +403,8 @@ def dann_lambda(progress: float, lambda_max: float = 1.0, gamma: float = 10.0) -
     return float(lambda_max) * (2.0 / (1.0 + math.exp(-gamma * p)) - 1.0)
 
 
-def _label_head(feature_dim: int, num_classes: int, dropout: float = 0.3):
+def label_head_model(feature_dim: int, num_classes: int, dropout: float = 0.3):
+    """``features -> Dropout -> Dense(softmax)``, as a nested model named ``label_head``."""
     import keras
     from keras import layers
 
@@ -410,8 +413,7 @@ def _label_head(feature_dim: int, num_classes: int, dropout: float = 0.3):
     return keras.Model(inp, layers.Dense(num_classes, activation="softmax", name="label")(x), name="label_head")
 
 
-def domain_adversarial_model(extractor, num_classes: int, domain_hidden: Sequence[int] = (256, 256),
-                             lambda_: float = 0.0, dropout: float = 0.3, name: str = "dann"):
+def domain_adversarial_model(extractor, num_classes, domain_hidden=(256, 256), lambda_=0.0, dropout=0.3, name="dann"):
     """DANN: ``extractor`` shared by a label head and, through :class:`GradientReversal`, a domain head.
 
     Outputs ``{"label": class probabilities, "domain": P(target)}``. The three parts are nested models
@@ -421,17 +423,19 @@ def domain_adversarial_model(extractor, num_classes: int, domain_hidden: Sequenc
     import keras
     from keras import layers
 
+    from .adapt import GradientReversal
+
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     if extractor.name != "extractor":
         raise ValueError(f"the feature extractor must be a model named 'extractor', got {extractor.name!r}")
     dim = int(extractor.output.shape[-1])
     f_in = keras.Input((dim,), name="features")
-    d = _keras_classes()["GradientReversal"](lambda_, name="grl")(f_in)
+    d = GradientReversal(lambda_, name="grl")(f_in)
     for i, units in enumerate(domain_hidden, start=1):
         d = layers.Dense(units, activation="relu", name=f"domain_dense{i}")(d)
     domain_head = keras.Model(f_in, layers.Dense(1, activation="sigmoid", name="domain")(d), name="domain_head")
-    label_head = _label_head(dim, num_classes, dropout)
+    label_head = label_head_model(dim, num_classes, dropout)
     inp = keras.Input(extractor.input_shape[1:], name="input")
     feats = extractor(inp)
     return keras.Model(inp, {"label": label_head(feats), "domain": domain_head(feats)}, name=name)
@@ -445,15 +449,92 @@ def label_model(model):
     return keras.Model(model.input, out, name=model.name + "_label")
 
 
+def dann_train_step(model, optimizer, n_source, domain_weight=1.0):
+    """A compiled DANN step for batches whose first ``n_source`` rows are labelled source examples and
+    whose other rows are unlabelled target examples; returns ``(label_loss, domain_loss)``.
+
+    The label loss uses the source rows only; the domain loss (binary cross-entropy, 0 = source,
+    1 = target) uses every row. One gradient of their sum updates everything: the domain head learns to
+    tell the domains apart, and through the gradient reversal the extractor learns to make it fail.
+    """
+    import keras
+    import tensorflow as tf
+
+    extractor = model.get_layer("extractor")
+    label_head = model.get_layer("label_head")
+    domain_head = model.get_layer("domain_head")
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy()
+    bce = keras.losses.BinaryCrossentropy()
+    weights = model.trainable_variables
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            # each domain goes through the extractor on its own, so BatchNorm normalises it with its own statistics
+            f_s = extractor(x[:n_source], training=True)
+            f_t = extractor(x[n_source:], training=True)
+            label_loss = cross_entropy(y[:n_source], label_head(f_s, training=True))
+            d = domain_head(tf.concat([f_s, f_t], axis=0), training=True)
+            truth = tf.concat([tf.zeros((n_source, 1)), tf.ones((tf.shape(f_t)[0], 1))], axis=0)
+            domain_loss = domain_weight * bce(truth, d)
+            loss = label_loss + domain_loss
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return label_loss, domain_loss
+
+    return train_step
+
+
+def train_dann(make_extractor, x_source, y_source, x_target, num_classes, steps=600, batch_size=64,
+               lambda_max=0.3, gamma=10.0, learning_rate=1e-3, domain_hidden=(256, 256), domain_weight=1.0,
+               target_bn=True, seed=0, return_history=False):
+    """Train a DANN: labelled source + *unlabelled* target, never a target label.
+
+    What makes it work (each is a parameter):
+
+    * balanced batches - half source, half target (:func:`mixed_batches` with ratio 0.5), so the
+      domain head sees both domains equally;
+    * the lambda schedule - :func:`dann_lambda` ramps from 0 to ``lambda_max``: the domain head first
+      learns to tell the domains apart, then the extractor starts fighting it;
+    * a domain head with capacity (``domain_hidden``) - a weak one is fooled without aligning anything;
+    * BatchNorm handling - :func:`dann_train_step` normalises each domain with its own batch statistics,
+      and ``target_bn`` then re-estimates them on the target (AdaBN), so the target is evaluated with the
+      statistics it was trained with.
+
+    Returns the two-output model (and with ``return_history`` the per-step ``lambda``, ``label_loss`` and
+    ``domain_loss``; a domain loss near log 2 = 0.69 means the domain head cannot tell the domains apart).
+    """
+    import keras
+    import tensorflow as tf
+
+    from .profile import set_seed
+
+    batches = mixed_batches(x_source, y_source, x_target, None, batch_size, 0.5, steps, seed)  # half target
+    set_seed(seed)
+    model = domain_adversarial_model(make_extractor(), num_classes, domain_hidden)
+    grl = model.get_layer("domain_head").get_layer("grl")
+    train_step = dann_train_step(model, keras.optimizers.Adam(learning_rate),
+                                 batches.batch_size - batches.n_target, domain_weight)
+    history = {"lambda": [], "label_loss": [], "domain_loss": []}
+    for i, (x, y, _) in enumerate(batches.batches()):
+        lam = dann_lambda(i / max(1, batches.steps - 1), lambda_max, gamma)   # 0 at the start, then up
+        grl.lambda_.assign(lam)
+        label_loss, domain_loss = train_step(tf.convert_to_tensor(x), tf.convert_to_tensor(y))
+        history["lambda"].append(lam)
+        history["label_loss"].append(float(label_loss))
+        history["domain_loss"].append(float(domain_loss))
+    if target_bn:
+        adabn(model, x_target, inplace=True)   # AdaBN: target BatchNorm statistics for inference
+    return (model, history) if return_history else model
+
+
 def _fit_two_domains(model, mb: MixedBatches, align: Callable, learning_rate: float,
-                     before_step: Callable[[int], dict] | None = None, per_domain_bn: bool = True) -> dict:
-    """The training loop shared by DANN and Deep CORAL, written out so it can be read.
+                     per_domain_bn: bool = True) -> dict:
+    """The Deep CORAL training loop (DANN's, with an alignment loss in place of the domain head).
 
     Each batch of ``mb`` holds labelled source rows first, then unlabelled target rows. Per step:
     features of both halves -> label loss on the source half + ``align(f_source, f_target)`` -> one
     Adam step on every trainable weight. With ``per_domain_bn`` the extractor runs on each half
-    separately, so BatchNorm normalises each domain with its own batch statistics (a batch that
-    mixes the domains would normalise both with the statistics of the mixture).
+    separately, so BatchNorm normalises each domain with its own batch statistics.
     """
     import keras
     import tensorflow as tf
@@ -479,61 +560,11 @@ def _fit_two_domains(model, mb: MixedBatches, align: Callable, learning_rate: fl
         return label_loss, align_loss
 
     history: dict[str, list[float]] = {"label_loss": [], "align_loss": []}
-    for i, (xb, yb, _) in enumerate(mb.batches()):
-        if before_step is not None:
-            for key, value in before_step(i).items():
-                history.setdefault(key, []).append(value)
+    for xb, yb, _ in mb.batches():
         lab, ali = train_step(tf.convert_to_tensor(xb), tf.convert_to_tensor(yb))
         history["label_loss"].append(float(lab))
         history["align_loss"].append(float(ali))
     return history
-
-
-def train_dann(make_extractor: Callable[[], object], x_source, y_source, x_target, num_classes: int,
-               steps: int = 600, batch_size: int = 64, lambda_max: float = 0.3, gamma: float = 10.0,
-               domain_hidden: Sequence[int] = (256, 256), domain_weight: float = 1.0,
-               learning_rate: float = 1e-3, per_domain_bn: bool = True, target_bn: bool = True,
-               seed: int = 0, return_history: bool = False):
-    """Train a DANN: labelled source + *unlabelled* target, never a target label.
-
-    What makes it work (each is a parameter):
-
-    * balanced batches - half source, half target (:func:`mixed_batches` with ratio 0.5), so the
-      domain head sees both domains equally;
-    * the lambda schedule - :func:`dann_lambda` ramps from 0 to ``lambda_max``: the domain head first
-      learns to tell the domains apart, then the extractor starts fighting it;
-    * a domain head with capacity (``domain_hidden``) - a weak one is fooled without aligning anything;
-    * BatchNorm handling - ``per_domain_bn`` normalises each domain with its own batch statistics
-      during training, and ``target_bn`` then re-estimates them on the target (AdaBN), so the target
-      is evaluated with the statistics it was trained with.
-
-    The domain loss is binary cross-entropy on every row (0 = source, 1 = target), weighted by
-    ``domain_weight``. Returns the two-output model (and with ``return_history`` the per-step
-    ``lambda``, ``label_loss`` and ``align_loss`` = domain loss; log 2 = 0.69 means the domains are mixed).
-    """
-    import keras
-    from keras import ops
-
-    mb = mixed_batches(x_source, y_source, x_target, None, batch_size, 0.5, steps, seed)
-    set_seed(seed)
-    model = domain_adversarial_model(make_extractor(), num_classes, domain_hidden)
-    domain_head, grl = model.get_layer("domain_head"), model.get_layer("domain_head").get_layer("grl")
-    bce = keras.losses.BinaryCrossentropy()
-
-    def domain_loss(f_s, f_t):
-        d = domain_head(ops.concatenate([f_s, f_t], axis=0), training=True)
-        truth = ops.concatenate([ops.zeros((ops.shape(f_s)[0], 1)), ops.ones((ops.shape(f_t)[0], 1))], axis=0)
-        return float(domain_weight) * bce(truth, d)
-
-    def schedule(step: int) -> dict:
-        lam = dann_lambda(step / max(1, mb.steps - 1), lambda_max, gamma)
-        grl.lambda_.assign(lam)
-        return {"lambda": lam}
-
-    history = _fit_two_domains(model, mb, domain_loss, learning_rate, schedule, per_domain_bn)
-    if target_bn:
-        adabn(model, x_target, inplace=True)
-    return (model, history) if return_history else model
 
 
 # ----------------------------------------------------------------------------------------------
@@ -570,12 +601,12 @@ def train_coral(make_extractor: Callable[[], object], x_source, y_source, x_targ
     extractor = make_extractor()
     if extractor.name != "extractor":
         raise ValueError(f"the feature extractor must be a model named 'extractor', got {extractor.name!r}")
-    label_head = _label_head(int(extractor.output.shape[-1]), num_classes)
+    label_head = label_head_model(int(extractor.output.shape[-1]), num_classes)
     inp = keras.Input(extractor.input_shape[1:], name="input")
     feats = extractor(inp)
     model = keras.Model(inp, {"label": label_head(feats), "features": feats}, name="deep_coral")
     history = _fit_two_domains(model, mb, lambda f_s, f_t: float(coral_weight) * coral_loss(f_s, f_t),
-                               learning_rate, None, per_domain_bn)
+                               learning_rate, per_domain_bn)
     if target_bn:
         adabn(model, x_target, inplace=True)
     return (model, history) if return_history else model
@@ -759,7 +790,8 @@ class MethodRun:
 
 
 def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Sequence[str] = METHODS,
-                    log: Callable[[str], None] | None = None) -> MethodRun:
+                    log: Callable[[str], None] | None = None,
+                    dann: Callable[[int], object] | None = None) -> MethodRun:
     """Train every method of ``methods`` on ``dd`` with one ``seed`` and the profile's budget (``da_*``).
 
     * source-only: labelled source only; AdaBN: the source-only model with target BatchNorm statistics;
@@ -768,6 +800,9 @@ def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Seque
       reuses it and only adds the pass), so the two rows show what the adversarial training adds;
     * mixed batches: labelled source + ``da_target_labels`` labelled target examples per class;
     * oracle: every labelled target train image (the ceiling).
+
+    ``dann(seed)``, if given, trains the "DANN, no AdaBN" model instead of :func:`train_dann` (notebook 04
+    passes the DANN it defines on the page, with its hyper-parameters in view).
     """
     import time
 
@@ -780,16 +815,18 @@ def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Seque
     if "AdaBN" in methods and "source-only" not in methods:
         raise ValueError("AdaBN is computed from source-only; include 'source-only' in methods")
     common = dict(steps=b.da_steps, batch_size=b.da_batch_size, seed=seed)
+    if dann is not None and not callable(dann):
+        raise TypeError(f"dann: expected a function seed -> trained DANN model, got {type(dann).__name__}")
+    plain_dann = (lambda: dann(seed)) if dann is not None else (
+        lambda: train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
+                           lambda_max=b.da_lambda_max, target_bn=False, **common))
     idx = few_per_class(dd.yt_train, b.da_target_labels, seed=seed, num_classes=dd.num_classes)
     recipes = {
         "source-only": lambda m: train_classifier(dd.make_extractor, dd.xs_train, dd.ys_train, dd.num_classes,
                                                   **common),
         "AdaBN": lambda m: adabn(m["source-only"], dd.xt_train),
-        "DANN, no AdaBN": lambda m: train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train,
-                                               dd.num_classes, lambda_max=b.da_lambda_max, target_bn=False, **common),
-        "DANN": lambda m: (adabn(m["DANN, no AdaBN"], dd.xt_train) if "DANN, no AdaBN" in m else
-                           train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
-                                      lambda_max=b.da_lambda_max, **common)),
+        "DANN, no AdaBN": lambda m: plain_dann(),
+        "DANN": lambda m: adabn(m["DANN, no AdaBN"] if "DANN, no AdaBN" in m else plain_dann(), dd.xt_train),
         "CORAL": lambda m: train_coral(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
                                        coral_weight=b.da_coral_weight, **common),
         "mixed batches": lambda m: train_mixed(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train[idx],
@@ -861,9 +898,10 @@ def strength_sweep(model, images: np.ndarray, labels: np.ndarray, strengths: Seq
 __all__ = [
     "DOMAIN_NAMES", "LABEL_FREE", "METHODS", "Degradation", "DomainData", "GradientReversal", "MethodRun",
     "MixedBatches", "accuracy_on", "adabn", "batchnorm_layers", "check_domains", "check_fraction", "check_pair",
-    "classifier_on", "cnn_extractor", "compare_methods", "coral_align", "coral_loss", "dann_lambda", "degrade",
+    "classifier_on", "cnn_extractor", "compare_methods", "coral_align", "coral_loss", "dann_lambda",
+    "dann_train_step", "degrade",
     "degraded_task", "domain_adversarial_model", "domain_data", "domain_embedding",
-    "feature_extractor", "features", "gap_closed", "label_model", "mixed_batches", "mlp_extractor",
+    "feature_extractor", "features", "gap_closed", "label_head_model", "label_model", "mixed_batches", "mlp_extractor",
     "predict_labels", "split_task", "strength_sweep", "target_accuracy", "train_classifier", "train_coral",
     "train_dann", "train_mixed",
 ]
