@@ -1,4 +1,4 @@
-"""Cross-lingual transfer (межъязыковой перенос): learn a task in one language, use it in another.
+"""Cross-lingual transfer (межъязыковой трансфер): learn a task in one language, use it in another.
 
 The recipe of notebook 05, on a *frozen multilingual sentence encoder* (quick: Google's multilingual
 USE; full: a keras-hub multilingual preset):
