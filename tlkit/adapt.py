@@ -868,7 +868,8 @@ def domain_embedding(model, x_source: np.ndarray, x_target: np.ndarray, n: int =
 
         # one thread: on a small, shared CPU the OpenMP threads of t-SNE mostly wait for each other
         with threadpool_limits(1):
-            f = TSNE(2, perplexity=30, init="pca", max_iter=500, random_state=seed).fit_transform(f)
+            f = TSNE(2, perplexity=30, init="pca", max_iter=500, random_state=seed,   # exact: Barnes-Hut threads cost
+                     method="exact" if len(f) <= 1000 else "barnes_hut").fit_transform(f)   # more than they save here
     dom = np.concatenate([np.zeros(len(i_s), int), np.ones(len(i_t), int)])
     return f[:, :2].astype(np.float32), dom, np.concatenate([i_s, i_t])
 
