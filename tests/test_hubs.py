@@ -180,3 +180,12 @@ def test_untrusted_file_refused_in_safe_mode(tmp_path):
 def test_untrusted_file_needs_keras_suffix(tmp_path):
     with pytest.raises(ValueError, match=".keras"):
         hubs.untrusted_keras_file(tmp_path / "u.h5")
+
+
+def test_full_applications_offline_fails_fast(monkeypatch, tmp_path):
+    monkeypatch.setattr(net, "can_reach", lambda host, *a, **k: False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    t0 = time.time()
+    with pytest.raises(net.OfflineError, match="TLKIT_PROFILE=quick"):
+        hubs.applications_model("full")
+    assert time.time() - t0 < 5
