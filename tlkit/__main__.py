@@ -9,7 +9,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlkit", description="Transfer-learning course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
-    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model and the converted EfficientNet-Lite0")
+    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model, the converted EfficientNet-Lite0 and its TF Hub-style SavedModel")
     p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
     r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
     r.add_argument("notebooks", nargs="*", help="notebook numbers or full names, e.g. 00 01 (default: all)")
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: ok, source test accuracy {man['source_test_accuracy']}, sha256 {man['sha256'][:12]}...")
         man = convert(force=args.force)
         print(f"efficientnet_lite0: ok, {man['source_task']}, sha256 {man['sha256'][:12]}...")
+        from .hubs import export_hub_feature_vector
+
+        print(f"TF Hub-style SavedModel (notebook 08): ok, {export_hub_feature_vector(force=args.force)}")
         return 0
     if args.command == "kernel":
         from .kernel import install_kernel
