@@ -96,7 +96,7 @@ class Budget:
     txt_batch_size: int = 16
     txt_epochs: int = 2                    # fine-tuning epochs at a small learning rate
     txt_learning_rate: float = 2e-4
-    txt_scratch_epochs: int = 4            # same architecture from random init (a fair, longer budget)
+    txt_scratch_epochs: int = 3            # same architecture from random init (a longer budget than fine-tuning's)
     txt_scratch_learning_rate: float = 3e-4
     txt_seeds: tuple[int, ...] = (0,)      # notebook seeds (claims were checked on 3+ seeds offline)
     txt_train_per_class: int = 200         # full: Yelp subsample; quick: the course split's fixed sizes

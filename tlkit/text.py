@@ -446,6 +446,20 @@ def sentiment_classifier(backbone, num_classes, dropout=0.1):
     return keras.Model(inputs, outputs, name="text_classifier")
 
 
+def bert_optimizer(learning_rate, steps, warmup=0.1, weight_decay=0.01):
+    """AdamW for fine-tuning a BERT (the code notebook 03 shows): the learning rate warms up linearly over the
+    first ``warmup`` share of ``steps`` to ``learning_rate``, then follows a cosine decay to zero; weight decay
+    ``weight_decay`` on every weight but biases and layer norms."""
+    import keras
+
+    warmup_steps = max(1, int(warmup * steps))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps - warmup_steps, warmup_target=learning_rate, warmup_steps=warmup_steps)
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm"])   # no decay for biases and norms
+    return optimizer
+
+
 TOKEN_KEYS = ("token_ids", "padding_mask", "segment_ids")
 
 
@@ -698,8 +712,9 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
     """Fine-tune one fresh copy of the pretrained encoder per freezing setting and measure each.
 
     ``settings``: ``(n_lower_layers_frozen, embeddings)`` pairs or ``("lora", rank)`` (default:
-    :func:`default_freezing_settings`). Each model trains ``epochs`` epochs (LoRA settings at
-    ``lora_learning_rate``, default ``10 * learning_rate``: adapters start at zero and need larger steps)
+    :func:`default_freezing_settings`). Each model trains ``epochs`` epochs: freezing settings with
+    :func:`bert_optimizer` (AdamW, warmup, decay), LoRA settings with plain Adam at ``lora_learning_rate``
+    (default ``10 * learning_rate``: adapters start at zero and need larger, undecayed steps)
     and is evaluated on the test set - except the settings listed in ``timed_only``, which are built and
     timed but not trained (their ``accuracy`` is NaN). Speed is then measured by :func:`time_training_steps`
     (short interleaved bursts), so that a busy machine slows all settings alike: ``seconds_per_epoch`` =
@@ -711,10 +726,10 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
     ``timing=False`` nothing is timed (time the returned models together with others by
     :func:`time_training_steps`).
     """
+    import keras
     from tqdm.auto import tqdm
 
     from .freeze import trainable_summary
-    from .train import compile_classifier
 
     _check_xy(x_train, y_train, num_classes, "freezing_sweep x_train")
     _check_xy(x_test, y_test, num_classes, "freezing_sweep x_test")
@@ -731,6 +746,7 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
         raise ValueError(f"timed_only lists settings that are not in settings: {sorted(skip - set(pairs), key=str)}")
     lora_lr = float(lora_learning_rate) if lora_learning_rate is not None else 10 * float(learning_rate)
     y_train = np.asarray(y_train)
+    total_steps = int(epochs) * int(np.ceil(len(y_train) / batch_size))
     runs, models = [], []
     for i, setting in enumerate(tqdm(pairs, desc="freezing sweep", unit="setting", disable=not progress,
                                      leave=False)):
@@ -739,7 +755,8 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
         model = text_classifier(enc, num_classes, dropout=dropout)
         apply_setting(enc, setting)
         is_lora = setting[0] == "lora"
-        compile_classifier(model, lora_lr if is_lora else learning_rate)
+        optimizer = keras.optimizers.Adam(lora_lr) if is_lora else bert_optimizer(learning_rate, total_steps)
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         counts = trainable_summary(model)
         row = {"setting": setting_label(setting, enc.num_layers), "frozen_layers": 0 if is_lora else int(setting[0]),
                "embeddings": "all" if is_lora else setting[1], "lora_rank": int(setting[1]) if is_lora else 0,
