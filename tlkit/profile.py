@@ -209,6 +209,10 @@ def budget(profile: str | None = None) -> Budget:
     name = profile or get_profile()
     if name not in _BUDGETS:
         raise ValueError(f"unknown profile {name!r}; expected one of {PROFILES}")
+    if name == "full" and os.environ.get("TLKIT_REHEARSAL", "").strip():
+        from .rehearsal import rehearsal_budget   # the full budget at tiny sizes (python -m tlkit rehearse)
+
+        return rehearsal_budget(_BUDGETS["full"])
     return _BUDGETS[name]
 
 
