@@ -91,11 +91,11 @@ def rehearsal_budget(full):
 
     return replace(
         full, profile="full",
-        fe_train_pool=TFDS_EXAMPLES, fe_test_size=TFDS_EXAMPLES, fe_labels_per_class=(2,), fe_seeds=(0,),
+        fe_train_pool=TFDS_EXAMPLES, fe_test_size=TFDS_EXAMPLES, fe_labels_per_class=(1, 2), fe_seeds=(0,),
         fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=8, fe_timing_batch=4, fe_timing_epochs=2,
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
         ft_train_images=12, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(),
-        ft_probe_train=8, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
+        ft_probe_train=20, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
         txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=4,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
