@@ -99,8 +99,8 @@ def rehearsal_budget(full):
         txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=4,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
-        xl_source_per_class=6, xl_target_pool_per_class=6, xl_val_per_class=2, xl_test_per_class=4,
-        xl_ns=(0, 2, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
+        xl_source_per_class=6, xl_target_pool_per_class=26, xl_val_per_class=2, xl_test_per_class=4,
+        xl_ns=(0, 50, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
         da_steps=4, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=8,
         zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
         sp_train_per_word=2, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1,), sp_seeds=(0,),
@@ -217,7 +217,8 @@ def _yelp_csv(per_star: int, offset: int) -> str:
         for i in range(per_star):
             j = i + offset
             w.writerow([str(star), f"The {_EN_THINGS[j % 10]} was {_EN[cls][j % 8]}.\\nWould I come back? "
-                                   f"\\\"{_EN[cls][(j + 3) % 8]}\\\" sums it up, visit {j}."])
+                                   f"\\\"{_EN[cls][(j + 3) % 8]}\\\" sums it up, visit {j}. (An unreviewable "
+                                   f"rehearsal fixture, not a real review.)"])
     return buf.getvalue()
 
 
@@ -232,7 +233,7 @@ def _tgz(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def make_fixtures(root: str | Path, per_star: int = 16, per_label: int = 20) -> dict:
+def make_fixtures(root: str | Path, per_star: int = 16, per_label: int = 40) -> dict:
     """Write the tiny data fixtures in their upstream formats under ``root/http/<host>/<path>`` and a
     manifest ``root/fixtures.json`` with the sizes and hashes the download code checks in a rehearsal."""
     from .textdata import NSMC_URL, RUREVIEWS_URL, YELP_URL
