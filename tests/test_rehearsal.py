@@ -218,7 +218,7 @@ def test_bert_standin_preset_loads_through_text_encoder(rehearsing):
 
 # ------------------------------------------------------------------------------------------------ end to end
 #: notebooks the test command rehearses (the others: `python -m tlkit rehearse`; see the README)
-TEST_NOTEBOOKS = os.environ.get("TLKIT_REHEARSE_NOTEBOOKS", "00 03 05 06 07").split()
+TEST_NOTEBOOKS = os.environ.get("TLKIT_REHEARSE_NOTEBOOKS", "00 03 06 07").split()
 
 
 def test_rehearse_notebooks_end_to_end(tmp_path):

@@ -101,9 +101,9 @@ def rehearsal_budget(full):
         txt_lora_trained_ranks=(full.txt_lora_rank,),
         xl_source_per_class=6, xl_target_pool_per_class=26, xl_val_per_class=2, xl_test_per_class=4,
         xl_ns=(0, 50, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
-        da_steps=4, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=8,
+        da_steps=4, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
         zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
-        sp_train_per_word=2, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1,), sp_seeds=(0,),
+        sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_head_steps=2, sp_cnn_steps=2, sp_page_epochs=1, sp_finetune_epochs=1,
         extra={**full.extra, "rehearsal": True})
 
