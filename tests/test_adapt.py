@@ -219,8 +219,8 @@ def test_adabn_bad_inputs():
 # ---------------------------------------------------------------------------------- comparison
 def test_gap_closed():
     assert adapt.gap_closed(0.6, 0.2, 1.0) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="no domain gap"):
-        adapt.gap_closed(0.5, 0.9, 0.8)
+    with pytest.warns(RuntimeWarning, match="no domain gap"):     # a reported result, not a crash
+        assert np.isnan(adapt.gap_closed(0.5, 0.9, 0.8))
 
 
 def _tiny_pair():

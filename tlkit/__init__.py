@@ -59,6 +59,9 @@ __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above ad
 def start(notebook: str, seed: int = 42) -> str:
     """First call of every notebook: names it for the report, seeds everything, prints the banner."""
     set_notebook(notebook)
+    from .rehearsal import activate
+
+    rehearsing = activate()          # python -m tlkit rehearse: local stand-ins, network blocked
     set_seed(seed)
     try:  # keep TensorFlow's Python warnings (e.g. retracing notices) out of the lesson's outputs
         import tensorflow as tf
@@ -67,5 +70,8 @@ def start(notebook: str, seed: int = 42) -> str:
     except ImportError:  # pragma: no cover
         pass
     line = banner(notebook)
+    if rehearsing:
+        line += ("\nREHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and "
+                 "fixture data; claims are printed, not asserted")
     print(line)
     return line

@@ -1,4 +1,5 @@
-"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] | bench [01 02 ...] [--profile quick|full]``."""
+"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] | bench [01 02 ...] [--profile quick|full]
+| rehearse [01 02 ...]`` (the full profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,22 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", choices=("quick", "full"), default=None)
     b.add_argument("--out", default="runs", help="output folder (default: runs/)")
     b.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
+    h = sub.add_parser(
+        "rehearse", help="run notebooks through the FULL profile's code paths offline: local stand-in models "
+        "(random weights, not pretrained), tensorflow-datasets mocks, fixture downloads from 127.0.0.1, tiny "
+        "sizes; claims are printed, not asserted",
+        description="Rehearse the full profile offline: the notebooks run with TLKIT_PROFILE=full through the "
+        "same loaders, model classes, image sizes and sequence lengths, but ResNet50 and the keras-hub BERT "
+        "presets are local STAND-INS (same architecture / scaled down, random weights - not pretrained), "
+        "tensorflow-datasets is served by tfds.testing.mock_data, Yelp/RuReviews/NSMC are tiny fixture files "
+        "downloaded through the real download code from a local http.server, and the budget is tiny (few "
+        "examples, one epoch, one seed). Any connection other than to 127.0.0.1 is refused. Claims are "
+        "computed and printed but not asserted; any other error fails the run.")
+    h.add_argument("notebooks", nargs="*", help="notebook numbers or full names, e.g. 00 02 (default: all)")
+    h.add_argument("--out", default="runs", help="output folder (default: runs/)")
+    h.add_argument("--dir", default=None, help="rehearsal folder for fixtures and stand-in models "
+                   "(default: <out>/rehearsal; stand-in models are kept there between runs)")
+    h.add_argument("--timeout", type=int, default=600, help="seconds per cell before it fails")
     sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
     args = parser.parse_args(argv)
 
@@ -51,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench
 
         return bench(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)
+    if args.command == "rehearse":
+        from .rehearsal import rehearse
+
+        return rehearse(args.notebooks, root=args.dir, out_root=args.out, timeout=args.timeout)
     from .runner import run
 
     return run(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)

@@ -110,7 +110,12 @@ def keras_home() -> Path:
 def _resnet50(weights: str | None, image_size: int) -> Backbone:
     import keras
 
-    if weights == "imagenet" and not (keras_home() / "models" / RESNET50_WEIGHTS).exists():
+    from . import rehearsal
+
+    standin = weights == "imagenet" and rehearsal.active() is not None
+    if standin:   # python -m tlkit rehearse: same architecture, local random STAND-IN weights (not ImageNet)
+        weights = str(rehearsal.resnet50_standin_weights(image_size))
+    elif weights == "imagenet" and not (keras_home() / "models" / RESNET50_WEIGHTS).exists():
         net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights")
     with net.download_guard("ResNet50 ImageNet weights"):
         base = keras.applications.ResNet50(include_top=False, weights=weights, pooling="avg",
@@ -118,7 +123,8 @@ def _resnet50(weights: str | None, image_size: int) -> Backbone:
     inp = keras.Input((image_size, image_size, 3), name="image")
     out = base(_resnet_preprocess()(inp))
     model = keras.Model(inp, out, name="resnet50_backbone")
-    src = "ImageNet (keras.applications)" if weights == "imagenet" else f"weights={weights}"
+    src = ("STAND-IN weights (random, not pretrained; rehearsal)" if standin else
+           "ImageNet (keras.applications)" if weights == "imagenet" else f"weights={weights}")
     return Backbone("resnet50", model, (image_size, image_size, 3), weights is not None, src)
 
 

@@ -70,7 +70,10 @@ def _update(section: str, key: str | None, value: Any) -> None:
 
 def strict() -> bool:
     """Whether a missed claim stops the notebook: under ``python -m tlkit run``, the tests (nbval) and CI
-    (``TLKIT_STRICT_CLAIMS=1`` or ``CI`` set); ``TLKIT_STRICT_CLAIMS=0`` turns it off."""
+    (``TLKIT_STRICT_CLAIMS=1`` or ``CI`` set); ``TLKIT_STRICT_CLAIMS=0`` turns it off. Never in a rehearsal
+    (``TLKIT_REHEARSAL`` set: stand-in weights, see :mod:`tlkit.rehearsal`)."""
+    if os.environ.get("TLKIT_REHEARSAL", "").strip():
+        return False          # a rehearsal runs stand-in (not pretrained) weights: claims are printed, not asserted
     flag = os.environ.get("TLKIT_STRICT_CLAIMS", "").strip().lower()
     if flag in ("0", "false", "no"):
         return False
@@ -90,6 +93,10 @@ def claim(name: str, value: float, op: str, threshold: float) -> float:
     if not ok:
         if strict():
             raise ClaimFailed(f"CLAIM FAILED: {name}: measured {value:.4g}, expected {op} {threshold}")
+        if os.environ.get("TLKIT_REHEARSAL", "").strip():
+            print(f"CLAIM MISSED: {name}: measured {value:.4g}, expected {op} {threshold} (rehearsal: stand-in "
+                  f"weights, claims not asserted)")
+            return value
         print(f"CLAIM MISSED: {name}: measured {value:.4g}, expected {op} {threshold}. Your run differs from "
               f"the course's checked runs (another machine, seed or library version?); the notebook goes on.")
         return value

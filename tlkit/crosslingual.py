@@ -635,6 +635,9 @@ def fine_tune_curve(encoder_name: str, source: Any, target_pool: Any, test: Any,
     ``N`` a copy continues on ``N`` target examples, and a fresh pretrained encoder is fine-tuned on the
     same ``N`` examples alone. Returns rows in :func:`transfer_curve`'s format (``scratch`` is ``None``).
     """
+    import gc
+
+    import keras
     from tqdm.auto import tqdm
 
     from .text import TEXT_ENCODERS, USE_MULTILINGUAL, evaluate, fine_tune, text_encoder
@@ -688,7 +691,10 @@ def fine_tune_curve(encoder_name: str, source: Any, target_pool: Any, test: Any,
                                   seed=int(seed))["model"]
                 row["target_only"] = evaluate(alone, x_test, y_test)
                 del alone
+                gc.collect()                               # the N-only model goes before the next N builds one
             rows.append(row)
             bar.update(1)
+        del model, enc, after_source          # one seed's models are freed before the next seed builds its own
+        keras.backend.clear_session()         # (with a garbage collection): nothing of this seed is referenced now
     bar.close()
     return rows

@@ -244,6 +244,10 @@ def digits_8x8(size: int = 20, canvas: int = 28, n_test: int = 600) -> ImageTask
     return ImageTask("digits_8x8", x[n_test:], y[n_test:], x[:n_test], y[:n_test], DIGIT_CLASSES)
 
 
+#: the host tensorflow-datasets downloads cats_vs_dogs from (its builder's ``_URL``; probed before downloading)
+CATS_VS_DOGS_HOST = "download.microsoft.com"
+
+
 def cats_vs_dogs(image_size: int, n_train: int, n_test: int, data_dir: str | None = None) -> ImageTask:
     """Cats vs dogs from tensorflow-datasets (full profile), resized to ``image_size``.
 
@@ -252,10 +256,12 @@ def cats_vs_dogs(image_size: int, n_train: int, n_test: int, data_dir: str | Non
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
+    from .rehearsal import tfds_mocked
+
     builder = tfds.builder("cats_vs_dogs", data_dir=data_dir)
     prepared = Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))
-    if not prepared:
-        net.require_online("storage.googleapis.com", "cats_vs_dogs (tensorflow-datasets)")
+    if not prepared and not tfds_mocked():
+        net.require_online(CATS_VS_DOGS_HOST, "cats_vs_dogs (tensorflow-datasets)")
     splits = ["train[:80%]", "train[80%:]"]
     with net.download_guard("cats_vs_dogs (tensorflow-datasets)"):
         ds_train, ds_test = tfds.load("cats_vs_dogs", split=splits, as_supervised=True, data_dir=data_dir)

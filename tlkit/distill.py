@@ -211,6 +211,14 @@ def measure_speed(predict: Callable[[Sequence[str]], Any], texts: Sequence[str],
             "latency_ms": 1000.0 * float(np.median(lat))}
 
 
+def device_name() -> str:
+    """``"GPU"`` when TensorFlow sees a GPU (Keras then runs models there), else ``"CPU"``: the device a
+    speed measurement ran on, for its label."""
+    import tensorflow as tf
+
+    return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+
+
 def model_size(*models) -> dict:
     """Parameters and megabytes (float32 weights) of one model or several used together."""
     if not models:

@@ -199,8 +199,10 @@ def source_task(profile: str | None = None, n_train: int = 2000, n_test: int = 1
     from . import net
 
     size = budget(prof).image_size
+    from .rehearsal import tfds_mocked
+
     builder = tfds.builder("imagenette/160px-v2")
-    if not (Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))):
+    if not tfds_mocked() and not (Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))):
         net.require_online("s3.amazonaws.com", "Imagenette (tensorflow-datasets)")
     with net.download_guard("Imagenette (tensorflow-datasets)"):
         ds_train, ds_test = tfds.load("imagenette/160px-v2", split=["train", "validation"], as_supervised=True,

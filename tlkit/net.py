@@ -67,10 +67,36 @@ def can_reach(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> b
     return False
 
 
-def require_online(host: str, what: str) -> None:
+def require_online(host: str, what: str, port: int = 443) -> None:
     """Raise :class:`OfflineError` within seconds when ``host`` cannot be reached."""
-    if not can_reach(host):
+    if not can_reach(host, port):
         raise OfflineError(_fix(what) + f" (could not reach {host})")
+
+
+def require_url(url: str, what: str) -> None:
+    """:func:`require_online` for the host and port of ``url`` (``http://127.0.0.1:8000/...`` probes port
+    8000; https defaults to 443, http to 80)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"url: expected an absolute URL, got {url!r}")
+    require_online(parts.hostname, what, parts.port or (80 if parts.scheme == "http" else 443))
+
+
+#: substrings of the messages of network failures that Keras/urllib raise as bare Exceptions. Deliberately
+#: narrow: Keras's own "... is not connected to inputs" (a model-building bug) must not read as "offline".
+NETWORK_MESSAGES = ("fetch failure", "connection refused", "connection reset", "connection aborted",
+                    "failed to establish a new connection", "name or service not known",
+                    "temporary failure in name resolution", "network is unreachable", "timed out")
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """True when ``exc`` is a network failure (an OSError, or a message of :data:`NETWORK_MESSAGES`)."""
+    if isinstance(exc, (OSError, ConnectionError)):
+        return True
+    text = str(exc).lower()
+    return any(m in text for m in NETWORK_MESSAGES)
 
 
 @contextmanager
@@ -85,7 +111,7 @@ def download_guard(what: str) -> Iterator[None]:
     except (OSError, ConnectionError) as exc:
         raise OfflineError(_fix(what) + f" ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # keras raises a bare Exception("URL fetch failure ...")
-        if "fetch failure" in str(exc) or "connect" in str(exc).lower():
+        if is_network_error(exc):
             raise OfflineError(_fix(what) + f" ({exc})") from exc
         raise
     finally:

@@ -75,6 +75,7 @@ class Budget:
     fe_twin_size: int = 48                 # ... its input size (small: training the whole network is costly)
     fe_twin_steps: int = 24                # ... its optimiser steps (batch 16)
     fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
+    fe_cache_speedup_min: float = 10.0     # 01 claim: cached features load this many times faster than computed
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
@@ -152,6 +153,7 @@ class Budget:
     ts_student_ngrams: int = 2
     ts_student_epochs: int = 30            # x3 on the few gold labels (10x fewer texts)
     ts_seeds: tuple[int, ...] = (0, 1, 2)  # notebook seeds (claims hold on each)
+    ts_speedup_min: float = 50.0           # claim: student throughput / teacher throughput on the device both run on
     sp_train_per_word: int = 20            # notebook 10: synthetic training clips per word (the few-shot pool)
     sp_test_per_word: int = 10             # held-out espeak-ng voices, and flite voices, per word
     sp_real_variants: int = 5              # placements (offset, gain, noise) of each real recorded digit
@@ -209,6 +211,10 @@ def budget(profile: str | None = None) -> Budget:
     name = profile or get_profile()
     if name not in _BUDGETS:
         raise ValueError(f"unknown profile {name!r}; expected one of {PROFILES}")
+    if name == "full" and os.environ.get("TLKIT_REHEARSAL", "").strip():
+        from .rehearsal import rehearsal_budget   # the full budget at tiny sizes (python -m tlkit rehearse)
+
+        return rehearsal_budget(_BUDGETS["full"])
     return _BUDGETS[name]
 
 
@@ -419,11 +425,18 @@ _BUDGETS["full"] = replace(
 _BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), da_tsne_points=400)
 # Same encoders as quick (USE multilingual is a pip package and runs on Colab too). A stronger keras-hub
 # embedding preset (all_minilm_l12_v2_en) would need its name in tlkit.text.TEXT_ENCODERS first.
+# 07's speed claim compares teacher and student on the device they run on: a GPU in full, where the teacher's
+# transformer gains far more than the tiny student (kernel-launch bound). NOT YET MEASURED ON FULL DATA: 5x is a
+# conservative floor until a full run on a T4 measures it (quick, CPU: >= 50x).
 _BUDGETS["full"] = replace(_BUDGETS["full"], zs_encoder="use_multilingual", ts_teacher_encoder="minilm",
-                           ts_seeds=(0, 1, 2))
+                           ts_seeds=(0, 1, 2), ts_speedup_min=5.0)
 # Speech keywords: the same packaged speech-embedding model; more voices, placements and seeds.
 _BUDGETS["full"] = replace(_BUDGETS["full"], sp_train_per_word=40, sp_test_per_word=40, sp_real_variants=20,
                            sp_seeds=(0, 1, 2, 3, 4))
+# Full, 01's cache claim: NOT YET MEASURED ON FULL DATA. Loading 6,000 cached ResNet50 feature vectors also hashes
+# the 6,000 x 160 x 160 x 3 input images (~460 MB) to find the cache entry, while a T4 computes the features in
+# seconds, so the quick profile's 10x is not assumed: the threshold is 2x until a full run measures it.
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_cache_speedup_min=2.0)
 # Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
 _BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_learning_rate=1e-3, fe_twin_size=160, fe_twin_steps=300,
                            fe_twin_seeds=(0,))

@@ -13,6 +13,8 @@ from typing import Iterator, Sequence
 
 from .kernel import KERNEL_NAME, install_kernel
 
+REHEARSAL_NOTE = ("**Rehearsal: stand-in models (random weights, not pretrained) and fixture data - the full "
+                  "profile's code paths ran; the numbers below mean nothing. rehearsal: claims not asserted.**")
 RESULT_COLUMNS = ("notebook", "approach", "metric", "transfer", "baseline", "baseline is", "gain", "seconds")
 _RESULT_KEYS = {"baseline is": "baseline_name"}     # column -> key of a recorded result, where they differ
 
@@ -173,6 +175,7 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
     if profile:
         os.environ["TLKIT_PROFILE"] = profile
     prof = get_profile()
+    rehearsal = bool(os.environ.get("TLKIT_REHEARSAL", "").strip())
     folder = find_notebooks_dir(notebooks)
     chosen = select_notebooks(folder, which)
     out = Path(out_root) / time.strftime("%Y%m%d-%H%M%S")
@@ -193,7 +196,8 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
             _STOP["raise"] = False
     if which:
         print(f"tlkit run: selected {', '.join(p.stem for p in chosen)}", flush=True)
-    print(f"tlkit run: profile={prof}, {len(chosen)} notebook(s) -> {out}", flush=True)
+    print(f"tlkit run: profile={prof}{' (REHEARSAL: stand-in models, fixture data)' if rehearsal else ''}, "
+          f"{len(chosen)} notebook(s) -> {out}", flush=True)
     rows, claims, status = [], [], []
     t_all = time.time()
     for i, nb in enumerate(chosen, 1):
@@ -215,7 +219,9 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
         status[-1] = status[-1] + (data["figures"],)
     total = time.time() - t_all
     stop = Interrupted(_STOP["signum"]) if _STOP["signum"] else None
-    report = [f"# tlkit run - profile `{prof}`\n", f"{time.strftime('%Y-%m-%d %H:%M')}, total {total:.0f} s\n",
+    report = [f"# tlkit run - profile `{prof}`{' (rehearsal)' if rehearsal else ''}\n",
+              f"{time.strftime('%Y-%m-%d %H:%M')}, total {total:.0f} s\n",
+              *([f"\n{REHEARSAL_NOTE}\n\n"] if rehearsal else []),
               *([f"\n**{stop} after {len(status)} of {len(chosen)} notebook(s): partial report.**\n\n"] if stop else []),
               "## Notebooks\n", "| notebook | status | seconds | error |\n|---|---|---|---|\n"]
     report += [f"| {s} | {'ok' if ok else 'FAILED'} | {secs:.1f} | {err} |\n" for s, ok, secs, err, _ in status]
@@ -235,9 +241,15 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
     except OSError:
         pass
     print("\n" + results_table(rows))
-    failed = [s for s, ok, *_ in status if not ok] + [f"{nb}: {n}" for nb, n, c in claims if not c["ok"]]
-    print(f"report: {out / 'report.md'} | total {total:.0f} s | "
-          + ("all claims hold" if not failed else f"FAILED: {', '.join(failed)}"))
+    failed = [s for s, ok, *_ in status if not ok]
+    if not rehearsal:
+        failed += [f"{nb}: {n}" for nb, n, c in claims if not c["ok"]]
+    verdict = ("rehearsal: claims not asserted" if rehearsal else "all claims hold") if not failed else \
+        f"FAILED: {', '.join(failed)}" + ("; rehearsal: claims not asserted" if rehearsal else "")
+    if rehearsal:
+        print(f"rehearsal: {len(status) - len(failed)}/{len(status)} notebook(s) ran end to end; "
+              + ", ".join(f"{s} {'ok' if ok else 'FAILED'} {secs:.0f} s" for s, ok, secs, *_ in status))
+    print(f"report: {out / 'report.md'} | total {total:.0f} s | {verdict}")
     if stop:
         print(f"tlkit run: {stop}; kernel shut down, partial report written, exit code {stop.exit_code}")
         return stop.exit_code

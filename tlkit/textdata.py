@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import net
+from . import net, rehearsal
 from .profile import budget, get_profile
 
 REVIEW_CLASSES = ("negative", "neutral", "positive")
@@ -163,11 +163,14 @@ def _yelp_dir() -> Path:
     found = list(cache.glob("yelp_review_full_csv*/**/train.csv")) if cache.exists() else []
     if found:
         return found[0].parent
-    net.require_online("s3.amazonaws.com", what)
+    url, md5 = rehearsal.url(YELP_URL), YELP_MD5
+    if rehearsal.active() is not None:      # the fixture archive from the local server, with the fixture's MD5
+        md5 = rehearsal.manifest()["yelp_md5"]
+    net.require_url(url, what)
     import keras
 
     with net.download_guard(what):
-        path = keras.utils.get_file("yelp_review_full_csv.tgz", YELP_URL, file_hash=YELP_MD5,
+        path = keras.utils.get_file("yelp_review_full_csv.tgz", url, file_hash=md5,
                                     hash_algorithm="md5", extract=True)
     root = Path(path)
     hits = list(root.glob("**/train.csv")) if root.is_dir() else list(root.parent.glob("yelp_review_full_csv*/**/train.csv"))
@@ -194,7 +197,8 @@ def _yelp_rows(path: Path, verify: bool = False) -> tuple[list[str], np.ndarray]
         raise RuntimeError(f"{fix} ({type(exc).__name__}: {exc})") from None
     stars_arr = np.asarray(stars)
     if verify:
-        want = YELP_PER_STAR[path.name]
+        per_star = rehearsal.manifest()["yelp_per_star"] if rehearsal.active() is not None else YELP_PER_STAR
+        want = per_star[path.name]
         counts = np.bincount(stars_arr[(stars_arr >= 1) & (stars_arr <= 5)], minlength=6)[1:].tolist()
         if len(stars_arr) != 5 * want or counts != [want] * 5:
             raise RuntimeError(f"{fix}: it has {len(stars_arr)} reviews (per star {counts}), "
@@ -255,6 +259,10 @@ def _sha_sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
+_MIN_ROWS_KEY = {"rureviews_women_clothing_3class_balanced.csv": "rureviews", "nsmc_ratings_train.txt": "nsmc_train",
+                 "nsmc_ratings_test.txt": "nsmc_test"}
+
+
 def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
     """Download ``url`` once into the Keras dataset cache and keep it honest.
 
@@ -276,8 +284,10 @@ def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
         side.unlink()
         raise RuntimeError(f"{what}: the cached file {path} changed since it was downloaded (corrupted?); "
                            f"it was deleted - run again to download it afresh")
-    host = url.split("/")[2]
-    net.require_online(host, what)
+    if rehearsal.active() is not None:   # the fixture file from the local server; the fixture's row count
+        url = rehearsal.url(url)
+        min_rows = int(rehearsal.manifest()["min_rows"].get(_MIN_ROWS_KEY.get(filename, ""), min_rows))
+    net.require_url(url, what)
     import keras
 
     with net.download_guard(what):
