@@ -58,6 +58,14 @@ class ApplicationsModel:
     published_source: str
 
 
+def _profile(profile: str | None) -> str:
+    """``profile`` (default: the active one), checked to be ``"quick"`` or ``"full"``."""
+    prof = profile or get_profile()
+    if prof not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full', got {prof!r}")
+    return prof
+
+
 def applications_model(profile: str | None = None, image_size: int | None = None) -> ApplicationsModel:
     """The profile's ImageNet CNN with its ``preprocess_input``.
 
@@ -72,9 +80,7 @@ def applications_model(profile: str | None = None, image_size: int | None = None
 
     from .profile import budget
 
-    prof = profile or get_profile()
-    if prof not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full', got {prof!r}")
+    prof = _profile(profile)
     if prof == "full":
         from .backbones import keras_home
 
@@ -139,9 +145,7 @@ def text_preset(profile: str | None = None) -> str:
     Both are all-MiniLM-L6-v2; ``keras_hub.models.TextEmbedder.from_preset`` loads either. The full profile
     checks the network first and fails within seconds offline (:class:`tlkit.net.OfflineError`).
     """
-    prof = profile or get_profile()
-    if prof not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full', got {prof!r}")
+    prof = _profile(profile)
     if prof == "full":
         from .text import _kaggle_cached
 
@@ -266,9 +270,7 @@ def hub_handle(profile: str | None = None) -> str:
     fails within seconds with :class:`tlkit.net.OfflineError`); quick: the local SavedModel folder of
     :func:`export_hub_feature_vector`. Both take float32 images in [0, 1].
     """
-    prof = profile or get_profile()
-    if prof not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full', got {prof!r}")
+    prof = _profile(profile)
     if prof == "full":
         if not _hub_cached(FULL_HUB_HANDLE):
             net.require_online("www.kaggle.com", f"the TF Hub model {FULL_HUB_HANDLE}")
