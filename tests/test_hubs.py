@@ -108,7 +108,7 @@ def test_full_text_preset_offline_fails_fast(monkeypatch, tmp_path):
 def tiny_hub(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hub") / "tiny"
     model = _tiny_model()
-    hubs._write_feature_vector(model, folder)
+    hubs.write_feature_vector(model, folder)
     return folder, model
 
 

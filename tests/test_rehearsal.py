@@ -216,6 +216,25 @@ def test_bert_standin_preset_loads_through_text_encoder(rehearsing):
         text._BERT_CACHE.pop("bert_small_en_uncased", None)
 
 
+def test_notebook_08_sources_are_local_stand_ins_in_a_rehearsal(rehearsing):
+    """hubs' full-profile sources (TF Hub handle, keras-hub preset, keras.applications classifier) resolve to
+    local STAND-IN files in a rehearsal, loadable the way the notebook loads the real ones."""
+    import tensorflow_hub as hub
+
+    from tlkit import hubs
+
+    handle = hubs.hub_handle("full")
+    assert Path(handle).is_dir() and str(rehearsing) in handle
+    vectors = hub.load(handle)(np.zeros((2, 224, 224, 3), np.float32))
+    assert tuple(vectors.shape) == (2, 1280)                            # MobileNetV2's feature vector size
+    assert hubs.hub_handle("full") == handle                            # written once
+    preset = Path(hubs.text_preset("full"))
+    assert preset.name == hubs.FULL_TEXT_PRESET and (preset / "config.json").exists()
+    app = hubs.applications_model("full")
+    assert app.image_size == 224 and "STAND-IN" in app.source
+    assert app.imagenet_model.count_params() == app.published_params    # the real architecture
+
+
 # ------------------------------------------------------------------------------------------------ end to end
 #: notebooks the test command rehearses (the others: `python -m tlkit rehearse`; see the README)
 TEST_NOTEBOOKS = os.environ.get("TLKIT_REHEARSE_NOTEBOOKS", "00 03 06 07").split()

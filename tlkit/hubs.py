@@ -82,14 +82,18 @@ def applications_model(profile: str | None = None, image_size: int | None = None
 
     prof = _profile(profile)
     if prof == "full":
+        from . import rehearsal
         from .backbones import keras_home
 
-        if not (keras_home() / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").exists():
+        weights, source = "imagenet", "keras.applications.ResNet50, ImageNet weights (downloaded by Keras)"
+        if rehearsal.active() is not None:   # python -m tlkit rehearse: same architecture, local STAND-IN weights
+            weights = str(rehearsal.resnet50_standin_classifier_weights())
+            source = "keras.applications.ResNet50, STAND-IN weights (random, not pretrained; rehearsal)"
+        elif not (keras_home() / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").exists():
             net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights (keras.applications)")
         with net.download_guard("ResNet50 ImageNet weights (keras.applications)"):
-            model = keras.applications.ResNet50(weights="imagenet")
-        return ApplicationsModel("resnet50", model, keras.applications.resnet50.preprocess_input, 224,
-                                 "keras.applications.ResNet50, ImageNet weights (downloaded by Keras)",
+            model = keras.applications.ResNet50(weights=weights)
+        return ApplicationsModel("resnet50", model, keras.applications.resnet50.preprocess_input, 224, source,
                                  25_636_712, "Keras Applications table: ResNet50, 25.6M parameters")
     from .effnet import load_efficientnet_lite0, manifest
 
@@ -147,8 +151,11 @@ def text_preset(profile: str | None = None) -> str:
     """
     prof = _profile(profile)
     if prof == "full":
+        from . import rehearsal
         from .text import _kaggle_cached
 
+        if rehearsal.active() is not None:   # python -m tlkit rehearse: a scaled-down local STAND-IN preset
+            return str(rehearsal.bert_standin_preset(FULL_TEXT_PRESET))
         if not _kaggle_cached(FULL_TEXT_PRESET):
             net.require_online("www.kaggle.com", f"the keras-hub preset {FULL_TEXT_PRESET!r} (Kaggle)")
         return FULL_TEXT_PRESET
@@ -207,7 +214,7 @@ def hub_export_state(folder: Path | None = None) -> str:
     return "ok"
 
 
-def _write_feature_vector(model, folder: Path) -> None:
+def write_feature_vector(model, folder: Path) -> None:
     """Save ``model`` (0..255 images -> features) as a TF2 SavedModel in TF Hub's reusable format:
     ``__call__(images)`` on float32 images in [0, 1] of any size, plus ``variables``,
     ``trainable_variables`` and ``regularization_losses``, and a ``serving_default`` signature."""
@@ -248,7 +255,7 @@ def export_hub_feature_vector(force: bool = False, log: Callable[[str], None] = 
         model = keras.Model(full.input, full.get_layer("avg_pool").output, name="efficientnet_lite0_feature_vector")
         tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=d.parent))
         try:
-            _write_feature_vector(model, tmp)
+            write_feature_vector(model, tmp)
             man = {"name": HUB_EXPORT_NAME, "version": HUB_EXPORT_VERSION, "format": "TF2 SavedModel (TF Hub reusable)",
                    "inputs": "float32 images in [0, 1], any size", "outputs": "(batch, 1280) ImageNet features",
                    "source": (effnet_manifest() or {}).get("source"), "files": _tree_hashes(tmp),
@@ -272,6 +279,10 @@ def hub_handle(profile: str | None = None) -> str:
     """
     prof = _profile(profile)
     if prof == "full":
+        from . import rehearsal
+
+        if rehearsal.active() is not None:   # python -m tlkit rehearse: a local STAND-IN SavedModel of MobileNetV2
+            return str(rehearsal.hub_standin_feature_vector())
         if not _hub_cached(FULL_HUB_HANDLE):
             net.require_online("www.kaggle.com", f"the TF Hub model {FULL_HUB_HANDLE}")
         return FULL_HUB_HANDLE

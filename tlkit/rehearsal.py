@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,44 @@ def resnet50_standin_weights(image_size: int = 160) -> Path:
     model.save_weights(tmp)
     os.replace(tmp, path)
     return path
+
+
+def resnet50_standin_classifier_weights() -> Path:
+    """Weights of the full ``keras.applications.ResNet50`` classifier (224 px, 1000-class top) with random, seeded
+    STAND-IN values (not ImageNet), for notebook 08's ``keras.applications`` section; written once."""
+    path = _root() / "models" / "resnet50_standin_top.weights.h5"
+    if path.exists():
+        return path
+    import keras
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    model = keras.applications.ResNet50(weights=None)
+    tmp = path.with_name(".tmp-" + path.name)
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def hub_standin_feature_vector() -> Path:
+    """A TF Hub-style SavedModel folder standing in for the full profile's MobileNetV2 feature vector:
+    ``keras.applications.MobileNetV2`` (no top, average pooling) with random, seeded STAND-IN weights, exported
+    in TF Hub's reusable format (float32 images in [0, 1]) by :func:`tlkit.hubs.write_feature_vector`."""
+    out = _root() / "models" / "hub_mobilenet_v2_standin"
+    if _atomic_dir_ready(out):
+        return out
+    import keras
+
+    from .hubs import write_feature_vector
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(include_top=False, weights=None, pooling="avg", input_shape=(224, 224, 3))
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_feature_vector(model, out)
+    (out / ".complete").write_text("stand-in weights, not pretrained\n")
+    return out
 
 
 def bert_standin_preset(name: str) -> Path:

@@ -170,8 +170,8 @@ def _yelp_dir() -> Path:
     import keras
 
     with net.download_guard(what):
-        path = keras.utils.get_file("yelp_review_full_csv.tgz", url, file_hash=md5,
-                                    hash_algorithm="md5", extract=True)
+        path = keras.utils.get_file("yelp_review_full_csv.tgz", url, file_hash=md5, hash_algorithm="md5",
+                                    extract=True, cache_dir=str(cache.parent), cache_subdir="datasets")
     root = Path(path)
     hits = list(root.glob("**/train.csv")) if root.is_dir() else list(root.parent.glob("yelp_review_full_csv*/**/train.csv"))
     if not hits:
@@ -291,7 +291,9 @@ def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
     import keras
 
     with net.download_guard(what):
-        got = Path(keras.utils.get_file(filename, url, cache_subdir="datasets", force_download=path.exists()))
+        # cache_dir given explicitly: Keras reads KERAS_HOME once, when it is imported
+        got = Path(keras.utils.get_file(filename, url, cache_dir=str(cache.parent), cache_subdir="datasets",
+                                        force_download=path.exists()))
     with open(got, encoding="utf-8", errors="replace") as f:
         rows = sum(1 for _ in f)
     if rows < min_rows:
