@@ -40,7 +40,7 @@ ENV = "TLKIT_REHEARSAL"
 #: ``http://127.0.0.1:<port>``: the local server that stands in for every download host
 URL_ENV = "TLKIT_REHEARSAL_URL"
 #: bump when the fixtures change (a folder made by another version is rebuilt)
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2
 #: mock examples per tensorflow-datasets split (>= every rehearsal budget's pool)
 TFDS_EXAMPLES = 24
 #: the stand-in BERT size (the real preset's structure: same vocabulary, max length, segments)
@@ -97,7 +97,7 @@ def rehearsal_budget(full):
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
         ft_train_images=12, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(),
         ft_probe_train=20, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
-        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=4,
+        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=20,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
         xl_source_per_class=6, xl_target_pool_per_class=26, xl_val_per_class=2, xl_test_per_class=4,
@@ -272,7 +272,7 @@ def _tgz(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def make_fixtures(root: str | Path, per_star: int = 16, per_label: int = 40) -> dict:
+def make_fixtures(root: str | Path, per_star: int = 24, per_label: int = 40) -> dict:
     """Write the tiny data fixtures in their upstream formats under ``root/http/<host>/<path>`` and a
     manifest ``root/fixtures.json`` with the sizes and hashes the download code checks in a rehearsal."""
     from .textdata import NSMC_URL, RUREVIEWS_URL, YELP_URL
