@@ -40,7 +40,7 @@ ENV = "TLKIT_REHEARSAL"
 #: ``http://127.0.0.1:<port>``: the local server that stands in for every download host
 URL_ENV = "TLKIT_REHEARSAL_URL"
 #: bump when the fixtures change (a folder made by another version is rebuilt)
-FIXTURE_VERSION = 2
+FIXTURE_VERSION = 3
 #: mock examples per tensorflow-datasets split (>= every rehearsal budget's pool)
 TFDS_EXAMPLES = 24
 #: the stand-in BERT size (the real preset's structure: same vocabulary, max length, segments)
@@ -254,7 +254,7 @@ def _yelp_csv(per_star: int, offset: int) -> str:
     for star in range(1, 6):
         cls = 0 if star <= 2 else 1 if star == 3 else 2
         for i in range(per_star):
-            j = i + offset
+            j = i + offset + 100 * star         # unique per star: stars 1 and 2 (4 and 5) share a class
             w.writerow([str(star), f"The {_EN_THINGS[j % 10]} was {_EN[cls][j % 8]}.\\nWould I come back? "
                                    f"\\\"{_EN[cls][(j + 3) % 8]}\\\" sums it up, visit {j}. (An unreviewable "
                                    f"rehearsal fixture, not a real review.)"])
