@@ -69,6 +69,9 @@ def start(notebook: str, seed: int = 42) -> str:
         tf.get_logger().setLevel("ERROR")
     except ImportError:  # pragma: no cover
         pass
+    from .tfdata import keras_inputs_without_autotune
+
+    keras_inputs_without_autotune()  # fit/predict inputs without tf.data autotuning: no idle wait after each fit
     line = banner(notebook)
     if rehearsing:
         line += ("\nREHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and "

@@ -526,7 +526,9 @@ def trimmed_dataset(x: dict, y: np.ndarray | None = None, batch_size: int = 16, 
     sig = (xspec, tf.TensorSpec((None,), tf.as_dtype(np.asarray(y).dtype))) if y is not None else (xspec,)
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
     n_batches = int(np.ceil(len(lengths) / batch_size))
-    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
+    from .tfdata import without_autotune   # no idle seconds after every fit (see tlkit.tfdata)
+
+    return without_autotune(ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2))
 
 
 class _EpochTimer:
@@ -577,6 +579,7 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
     model = text_classifier(encoder, num_classes, dropout=dropout)
     summary = freeze_lower_layers(encoder, freeze_layers, emb)
     compile_classifier(model, learning_rate)
+    model.optimizer.build(model.trainable_variables)   # its state now: the training step is traced once
     timer = _EpochTimer()
     val = trimmed_dataset(*validation, batch_size=64, shuffle=False) if validation is not None else None
     hist = model.fit(trimmed_dataset(x_train, y_train, batch_size, seed=seed), epochs=int(epochs), shuffle=False,
@@ -765,6 +768,7 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
         is_lora = setting[0] == "lora"
         optimizer = keras.optimizers.Adam(lora_lr) if is_lora else bert_optimizer(learning_rate, total_steps)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.optimizer.build(model.trainable_variables)   # its state now: the training step is traced once
         counts = trainable_summary(model)
         row = {"setting": setting_label(setting, enc.num_layers), "frozen_layers": 0 if is_lora else int(setting[0]),
                "embeddings": "all" if is_lora else setting[1], "lora_rank": int(setting[1]) if is_lora else 0,
