@@ -17,6 +17,14 @@ def test_without_autotune_keeps_elements_and_turns_the_option_off():
         tfdata.without_autotune(np.arange(3))
 
 
+def test_opt_out_keeps_tensorflows_default(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setenv("TLKIT_TFDATA_AUTOTUNE", "1")
+    ds = tf.data.Dataset.range(4)
+    assert tfdata.autotune_kept() and tfdata.without_autotune(ds) is ds
+
+
 def test_trimmed_dataset_has_no_autotuning():
     x = {"token_ids": np.ones((5, 16), "int32"), "segment_ids": np.zeros((5, 16), "int32"),
          "padding_mask": np.arange(16)[None, :] < np.array([[2], [3], [12], [1], [4]])}

@@ -10,7 +10,7 @@ arrays that need no tuned parallelism.
 
 :func:`without_autotune` switches it off for one dataset; :func:`keras_inputs_without_autotune` does so
 for the datasets Keras builds from arrays and ``tf.data`` inputs (``tlkit.start`` calls it). Set
-``TLKIT_TFDATA_AUTOTUNE=1`` to keep TensorFlow's default (to measure the difference).
+``TLKIT_TFDATA_AUTOTUNE=1`` to keep TensorFlow's default in both (to measure the difference).
 """
 from __future__ import annotations
 
@@ -20,12 +20,22 @@ import os
 _PATCHED_ATTR = "_tlkit_without_autotune"
 
 
+def autotune_kept() -> bool:
+    """True when ``TLKIT_TFDATA_AUTOTUNE=1`` asks to keep TensorFlow's default (autotuning on)."""
+    return os.environ.get("TLKIT_TFDATA_AUTOTUNE", "") == "1"
+
+
 def without_autotune(ds):
-    """``ds`` with tf.data's autotuning switched off (see the module docstring); same elements."""
+    """``ds`` with tf.data's autotuning switched off (see the module docstring); same elements.
+
+    Returns ``ds`` unchanged when :func:`autotune_kept`.
+    """
     import tensorflow as tf
 
     if not isinstance(ds, tf.data.Dataset):
         raise TypeError(f"expected a tf.data.Dataset, got {type(ds).__name__}")
+    if autotune_kept():
+        return ds
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.with_options(options)
@@ -44,7 +54,7 @@ def keras_inputs_without_autotune() -> bool:
     Idempotent. Returns True when the adapters are patched, False when ``TLKIT_TFDATA_AUTOTUNE=1`` asks
     for TensorFlow's default or this Keras version has no such adapters (then nothing changes).
     """
-    if os.environ.get("TLKIT_TFDATA_AUTOTUNE", "") == "1":
+    if autotune_kept():
         return False
     try:
         classes = _adapter_classes()
