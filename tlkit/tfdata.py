@@ -1,10 +1,10 @@
 """tf.data without its autotuning thread: no idle seconds at the end of every ``fit``.
 
-In TensorFlow 2.21, a ``tf.data`` iterator with autotuning on (the default) waits, when it is destroyed,
+In TensorFlow 2.21, a ``tf.data`` iterator with autotuning on (the default) can wait, when it is destroyed,
 for the autotuning thread's next wake-up. That thread sleeps 10 ms, then 20, 40, ... up to a minute, so
 the wait grows with the time since the iterator was made. Keras makes a new iterator for every ``fit``
-call (and every epoch), so a ``fit`` on a CPU idles for a large share of its time after the last step
-- for example, a MiniLM epoch of 14 s took 20.5 s, and a MobileNetV2 ``fit`` of 3.7 s took 5.2 s. The
+call (and every epoch), so a ``fit`` on a CPU can idle for a large share of its time after the last step
+- a MiniLM epoch of 14 s took 20.5 s in most of our runs, and a MobileNetV2 ``fit`` of 3.7 s took 5.2 s. The
 batches, and so the results, are the same without autotuning; the course's pipelines are small in-memory
 arrays that need no tuned parallelism.
 
