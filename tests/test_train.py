@@ -76,3 +76,20 @@ def test_linear_probe():
         train.linear_probe(x, y * 0, x, y)
     with pytest.raises(ValueError, match="features"):
         train.linear_probe(x, y, x[:, :2], y)
+
+
+def test_compile_classifier_traces_the_training_step_once():
+    """Metric and optimiser state exist before fit, so TensorFlow traces the step once, not twice."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    train.compile_classifier(model, 1e-2)
+    assert model.optimizer.built and len(model.optimizer.variables) > 1
+    traces = []
+    step = model.train_step
+    model.train_step = lambda data: (traces.append(1), step(data))[1]
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    hist = model.fit(x, np.arange(40) % 3, epochs=2, batch_size=16, verbose=0)
+    assert len(traces) == 1
+    assert set(hist.history) == {"loss", "accuracy"}

@@ -578,8 +578,7 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
     emb = embeddings if embeddings is not None else ("all" if freeze_layers else "none")
     model = text_classifier(encoder, num_classes, dropout=dropout)
     summary = freeze_lower_layers(encoder, freeze_layers, emb)
-    compile_classifier(model, learning_rate)
-    model.optimizer.build(model.trainable_variables)   # its state now: the training step is traced once
+    compile_classifier(model, learning_rate)   # metric and optimiser state built: the step is traced once
     timer = _EpochTimer()
     val = trimmed_dataset(*validation, batch_size=64, shuffle=False) if validation is not None else None
     hist = model.fit(trimmed_dataset(x_train, y_train, batch_size, seed=seed), epochs=int(epochs), shuffle=False,
@@ -767,8 +766,9 @@ def freezing_sweep(encoder_name: str | None, x_train: dict, y_train: np.ndarray,
         apply_setting(enc, setting)
         is_lora = setting[0] == "lora"
         optimizer = keras.optimizers.Adam(lora_lr) if is_lora else bert_optimizer(learning_rate, total_steps)
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        model.optimizer.build(model.trainable_variables)   # its state now: the training step is traced once
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])   # an object: built now
+        model.optimizer.build(model.trainable_variables)   # optimiser state now: the step is traced once
         counts = trainable_summary(model)
         row = {"setting": setting_label(setting, enc.num_layers), "frozen_layers": 0 if is_lora else int(setting[0]),
                "embeddings": "all" if is_lora else setting[1], "lora_rank": int(setting[1]) if is_lora else 0,

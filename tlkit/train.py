@@ -65,11 +65,18 @@ def small_cnn(input_shape, num_classes, size=64, filters=(16, 32, 64)):
 
 
 def compile_classifier(model, learning_rate: float = 1e-3):
-    """Adam + sparse categorical cross-entropy + accuracy (the course's default)."""
+    """Adam + sparse categorical cross-entropy + accuracy (the course's default), ready to ``fit``.
+
+    Every variable the training step needs exists before ``fit``: the accuracy metric is passed as an object
+    (the string ``"accuracy"`` would only become one inside the first trace) and the optimiser's state is built
+    for the trainable weights as they are now. A first trace that creates variables makes TensorFlow trace the
+    step a second time, which costs seconds for a large model. Freeze first, then compile (as always).
+    """
     import keras
 
     model.compile(keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
