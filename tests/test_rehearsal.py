@@ -237,7 +237,7 @@ def test_notebook_08_sources_are_local_stand_ins_in_a_rehearsal(rehearsing):
 
 # ------------------------------------------------------------------------------------------------ end to end
 #: notebooks the test command rehearses (the others: `python -m tlkit rehearse`; see the README)
-TEST_NOTEBOOKS = os.environ.get("TLKIT_REHEARSE_NOTEBOOKS", "00 03 06 07").split()
+TEST_NOTEBOOKS = os.environ.get("TLKIT_REHEARSE_NOTEBOOKS", "00 03 03b 06 07").split()
 
 
 def test_rehearse_notebooks_end_to_end(tmp_path):

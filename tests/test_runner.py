@@ -34,6 +34,17 @@ def test_selector_matches_exactly(tmp_path, which, expected):
     assert [p.stem for p in runner.select_notebooks(tmp_path, which)] == expected
 
 
+def test_lettered_notebook_follows_its_number(tmp_path):
+    for n in ("03_a", "03b_b", "04_c"):
+        _nb(tmp_path / f"{n}.ipynb", ["1"])
+    assert [p.stem for p in runner.select_notebooks(tmp_path)] == ["03_a", "03b_b", "04_c"]
+    assert [p.stem for p in runner.select_notebooks(tmp_path, ["3"])] == ["03_a"]
+    assert [p.stem for p in runner.select_notebooks(tmp_path, ["03b", "04"])] == ["03b_b", "04_c"]
+    assert [p.stem for p in runner.select_notebooks(tmp_path, ["3b"])] == ["03b_b"]
+    with pytest.raises(ValueError, match="no notebook matches"):
+        runner.select_notebooks(tmp_path, ["03c"])
+
+
 @pytest.mark.parametrize("bad", ["", "0_", "01_", "01_b_extra", "b", "001"])
 def test_selector_rejects_prefixes_and_says_what_exists(tmp_path, bad):
     for n in ("00_a", "01_b"):

@@ -28,20 +28,30 @@ def find_notebooks_dir(explicit: str | None = None) -> Path:
     raise FileNotFoundError("no notebooks/ folder with .ipynb files found; run from the course repository")
 
 
-def select_notebooks(folder: Path, which: Sequence[str] = ()) -> list[Path]:
-    """Notebooks in ``folder`` named by ``which`` (all when empty).
+def notebook_number(path: Path) -> str:
+    """A course notebook's number: ``01`` for ``01_feature_extraction``, ``03b`` for ``03b_freezing_and_lora``."""
+    return path.stem.split("_", 1)[0]
 
-    Each selector matches exactly: the two-digit number (``01`` or ``1``) or the full stem
-    (``01_feature_extraction``); anything else is a ValueError listing what is available.
+
+_NUMBER = re.compile(r"(\d{1,2})([a-z]?)")
+
+
+def select_notebooks(folder: Path, which: Sequence[str] = ()) -> list[Path]:
+    """Notebooks in ``folder`` named by ``which`` (all when empty), in course order (``03`` before ``03b``).
+
+    Each selector matches exactly: the number (``01`` or ``1``; ``03b`` for a lettered notebook) or the full
+    stem (``01_feature_extraction``); anything else is a ValueError listing what is available.
     """
-    every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    every = sorted((p for p in folder.glob("[0-9][0-9]*_*.ipynb") if re.fullmatch(r"\d\d[a-z]?", notebook_number(p))),
+                   key=lambda p: (notebook_number(p), p.name))
     if not which:
         return every
-    by_number = {p.name[:2]: p for p in every}
+    by_number = {notebook_number(p): p for p in every}
     chosen, unknown = [], []
     for w in which:
         key = str(w).strip().removesuffix(".ipynb")
-        hit = by_number.get(key.zfill(2)) if key.isdigit() and len(key) <= 2 else next(
+        m = _NUMBER.fullmatch(key)
+        hit = by_number.get(m.group(1).zfill(2) + m.group(2)) if m else next(
             (p for p in every if p.stem == key), None)
         if hit is None:
             unknown.append(w)
@@ -50,7 +60,7 @@ def select_notebooks(folder: Path, which: Sequence[str] = ()) -> list[Path]:
     if unknown:
         raise ValueError(f"no notebook matches {unknown} (give the two-digit number, e.g. 01, or the full name); "
                          f"available: {[p.stem for p in every]}")
-    return sorted(chosen)
+    return [p for p in every if p in chosen]
 
 
 def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> tuple[bool, float, str]:
