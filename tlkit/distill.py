@@ -137,6 +137,7 @@ def train_student(model, texts: Sequence[str], targets: np.ndarray, epochs: int 
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     set_seed(seed)
     model.compile(keras.optimizers.Adam(learning_rate), loss=loss)
+    model.optimizer.build(model.trainable_variables)   # state before fit: the training step is traced once
     val = None
     if validation is not None:
         vt, vy = validation
@@ -296,5 +297,6 @@ def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_s
     keras.utils.set_random_seed(seed)
     student.compile(optimizer=keras.optimizers.Adam(learning_rate),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    student.optimizer.build(student.trainable_variables)
     student.fit(tf.constant(list(texts)), np.asarray(labels), epochs=epochs, batch_size=batch_size, verbose=0)
     return student

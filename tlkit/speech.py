@@ -614,6 +614,7 @@ def two_stage(data: KeywordData, k: int, seed: int, b: Budget | None = None) -> 
     keras.utils.set_random_seed(seed)
     head = keyword_head(emb["train"].shape[1:], len(data.words))
     head.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate), loss="sparse_categorical_crossentropy")
+    head.optimizer.build(head.trainable_variables)     # state before fit: the training step is traced once
     _fit_steps(head, emb["train"][idx], y, b.sp_head_steps, 32, seed)
 
     def scores(model, kind):
@@ -630,6 +631,7 @@ def two_stage(data: KeywordData, k: int, seed: int, b: Budget | None = None) -> 
     model = keras.Model(inputs, head(net(inputs)))
     model.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate / b.sp_lr_factor),
                   loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
     mel = features(data["train"], "logmel")[idx][..., None]
     model.fit(mel, y, epochs=b.sp_finetune_epochs, batch_size=16, verbose=0)
     return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": scores(model, "logmel")}
