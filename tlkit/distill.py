@@ -297,6 +297,5 @@ def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_s
     keras.utils.set_random_seed(seed)
     student.compile(optimizer=keras.optimizers.Adam(learning_rate),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    student.optimizer.build(student.trainable_variables)
     student.fit(tf.constant(list(texts)), np.asarray(labels), epochs=epochs, batch_size=batch_size, verbose=0)
     return student
