@@ -1,6 +1,8 @@
 """The Tux Paint photo loader: compositing, fixed stratified split, clear error when not installed."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,16 @@ def test_real_photo_task_counts():
     assert len(counts) == 10 and sum(a + b for a, b in counts.values()) == 238
     assert min(a for a, _ in counts.values()) >= 5          # k = 5 labels per class is drawable
     assert len(photos.heldout_photos(32)) >= 50
+
+
+def test_variants_stay_in_one_group_and_one_side():
+    root = Path("/s")
+    files = [root / "v" / n for n in ("a.png", "b.png", "b_mirror.png", "c.png", "d.png")]
+    assert photos.photo_group(files[2], root) == photos.photo_group(files[1], root) == "v/b"
+    train, test = photos.grouped_split(files, root)
+    assert [f.name for f in train] == ["a.png", "b.png", "b_mirror.png"]   # 3 = half of 5 rounded up
+    assert [f.name for f in test] == ["c.png", "d.png"]
+    # the cut would fall between b and b_mirror if groups were ignored (2 of 4 files)
+    train, test = photos.grouped_split(files[:4], root)
+    assert {f.name for f in train} >= {"b.png", "b_mirror.png"} or {f.name for f in test} >= {"b.png", "b_mirror.png"}
+    assert photos.photo_group(root / "food/fruit/apple_red.png", root) == "food/fruit/apple_green"

@@ -4,13 +4,15 @@ The package installs ~800 cut-out pictures (PNG with transparency) in topic fold
 ``/usr/share/tuxpaint/stamps/``; most are real photos. :func:`photo_task` turns 10 topic folders into a
 labelled task (cartoon and toy sub-folders skipped): each picture is composited on a plain mid-grey
 background (127: zero after EfficientNet's input scaling), padded to a square (aspect ratio kept) and
-resized to ``image_size``. The train/test split is fixed and
-stratified: the first half of every class (sorted by path, rounded up) trains, the rest tests.
+resized to ``image_size``. The train/test split is fixed, stratified and **grouped**: a picture and its
+variants (a ``_mirror`` copy, a recoloured copy: :func:`photo_group`) always land on the same side; in every
+class the first groups by path train until they hold half of the class's pictures (rounded up), the rest test.
 :func:`heldout_photos` gives pictures of *other* topics (no labels), never used for training.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,13 @@ PHOTO_CLASSES: dict[str, str] = {
 HELDOUT_FOLDERS = ("town", "food/dessert", "household/dishes", "hobbies/music", "sports", "medical",
                    "plants/trees", "plants/mushrooms", "animals/shellfish", "animals/amphibians", "animals/lizards")
 SKIP_PARTS = ("cartoon", "toys")
+#: pictures that are variants of another one although their names do not say so (the same cut-out recoloured,
+#: or the same template drawing), found by the flip-invariant near-duplicate search of
+#: ``tests/test_duplicates.py``: variant -> the picture whose group it joins (paths relative to STAMPS_DIR)
+VARIANTS: dict[str, str] = {
+    "food/fruit/apple_red.png": "food/fruit/apple_green.png",      # the same apple, recoloured
+    "clothes/t_tshirt.png": "clothes/t_poloshirt.png",             # the same shirt template without a collar
+}
 
 
 def stamps_dir() -> Path:
@@ -68,6 +77,30 @@ def _split(n: int) -> int:
     return (n + 1) // 2
 
 
+def photo_group(path: str | Path, root: str | Path | None = None) -> str:
+    """The group of a picture: its path relative to ``root`` without a ``_mirror`` suffix, or the picture it is
+    a listed variant of (:data:`VARIANTS`). A group never straddles the train/test split."""
+    p = Path(path)
+    rel = p.relative_to(root).as_posix() if root is not None else p.as_posix()
+    rel = VARIANTS.get(rel, rel)
+    stem = re.sub(r"_mirror$", "", Path(rel).stem)
+    return (Path(rel).parent / stem).as_posix()
+
+
+def grouped_split(files: list[Path], root: str | Path | None = None) -> tuple[list[Path], list[Path]]:
+    """``(train, test)`` of one class: whole groups (:func:`photo_group`) in order of their first picture by path
+    go to train until it holds half the pictures (rounded up); every later group tests."""
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(files):
+        groups.setdefault(photo_group(f, root), []).append(f)
+    train: list[Path] = []
+    test: list[Path] = []
+    want = _split(len(files))
+    for members in groups.values():
+        (train if len(train) < want else test).extend(members)
+    return train, test
+
+
 def photo_task(image_size: int = 96, background: int = 127) -> ImageTask:
     """The 10-class photo task (``mammal`` ... ``vehicle``), fixed stratified train/test split."""
     root = stamps_dir()
@@ -76,12 +109,11 @@ def photo_task(image_size: int = 96, background: int = 127) -> ImageTask:
         files = _files(root / folder)
         if len(files) < 4:
             raise FileNotFoundError(f"{root / folder} holds {len(files)} pictures; reinstall with `{INSTALL}`")
-        images = [load_photo(f, image_size, background) for f in files]
-        cut = _split(len(images))
-        xa += images[:cut]
-        ya += [c] * cut
-        xb += images[cut:]
-        yb += [c] * (len(images) - cut)
+        train, test = grouped_split(files, root)
+        xa += [load_photo(f, image_size, background) for f in train]
+        ya += [c] * len(train)
+        xb += [load_photo(f, image_size, background) for f in test]
+        yb += [c] * len(test)
     return ImageTask("tuxpaint_photos", np.stack(xa), np.array(ya, np.int64), np.stack(xb), np.array(yb, np.int64),
                      tuple(PHOTO_CLASSES))
 
