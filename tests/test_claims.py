@@ -69,3 +69,41 @@ def test_record_measure_is_stored_beside_claims():
     assert claims.load_results("99_test")["measures"]["cached-feature epoch speed-up"] == {"value": 12.5, "unit": "x"}
     with pytest.raises(ValueError, match="non-empty name"):
         claims.record_measure("", 1.0)
+
+
+def test_registry_covers_every_notebook_and_nothing_else():
+    from tlkit.expected_claims import EXPECTED_CLAIMS
+    from tlkit.runner import find_notebooks_dir
+
+    stems = {p.stem for p in find_notebooks_dir().glob("[0-9]*.ipynb")}
+    assert set(EXPECTED_CLAIMS) == stems
+    for nb, patterns in EXPECTED_CLAIMS.items():
+        assert len(set(patterns)) == len(patterns), f"{nb}: a pattern is listed twice"
+
+
+def test_check_notebook_claims_finds_every_kind_of_problem(monkeypatch):
+    monkeypatch.setattr("tlkit.expected_claims.EXPECTED_CLAIMS",
+                        {"42_x": ("gain >= * points", "[full] only in full", "[quick] speed >= *x")})
+    ok = {"value": 0.3, "op": ">=", "threshold": 0.2, "ok": True}
+    good = {"claims": {"gain >= 20 points": ok, "speed >= 10x": ok}}
+    assert claims.check_notebook_claims("42_x", good, "quick") == []
+    assert "expected claim not made: 'gain >= * points'" in claims.check_notebook_claims(
+        "42_x", {"claims": {"speed >= 10x": ok}}, "quick")[0]
+    assert any("only in full" in p for p in claims.check_notebook_claims("42_x", good, "full"))
+    assert any("not registered" in p for p in claims.check_notebook_claims(
+        "42_x", {"claims": {**good["claims"], "extra": ok}}, "quick"))
+    nan = {"claims": {**good["claims"], "gain >= 20 points": {**ok, "value": float("nan")}}}
+    assert any("non-finite" in p for p in claims.check_notebook_claims("42_x", nan, "quick"))
+    missed = {"claims": {**good["claims"], "gain >= 20 points": {**ok, "value": 0.1, "ok": False}}}
+    assert any("claim missed" in p for p in claims.check_notebook_claims("42_x", missed, "quick"))
+    assert claims.check_notebook_claims("42_x", missed, "quick", require_ok=False) == []   # a rehearsal
+    two = {"claims": {**good["claims"], "gain >= 30 points": ok}}
+    assert any("2 claims match" in p for p in claims.check_notebook_claims("42_x", two, "quick"))
+    assert claims.check_notebook_claims("42_x", None, "quick")                       # no results file at all
+    assert "not in tlkit/expected_claims.py" in claims.check_notebook_claims("43_y", good, "quick")[0]
+
+
+def test_force_strict_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("TLKIT_STRICT_CLAIMS", "0")
+    claims.force_strict()
+    assert claims.strict()

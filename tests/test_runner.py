@@ -100,6 +100,8 @@ def test_run_executes_reports_and_fails_on_a_failed_claim(tmp_path, monkeypatch)
                                  "tlkit.record_result('x', 'acc', 0.9, 0.5, 'base')\ntlkit.claim('fine', 1, '>', 0)"])
     _nb(nbdir / "02_bad.ipynb", ["import tlkit\ntlkit.set_notebook('02_bad')\ntlkit.claim('broken', 0, '>', 1)"])
     monkeypatch.setattr("tlkit.zoo.ZOO", {})  # no pretraining for this test
+    monkeypatch.setattr("tlkit.expected_claims.EXPECTED_CLAIMS", {"01_ok": ("fine",), "02_bad": ("broken",)})
+    monkeypatch.setenv("TLKIT_STRICT_CLAIMS", "0")   # the run forces strict claims whatever the environment says
     monkeypatch.chdir(tmp_path)
     code = runner.run(profile="quick", notebooks=str(nbdir), out_root=str(tmp_path / "runs"), timeout=120)
     assert code == 1
@@ -115,3 +117,23 @@ def test_cli_doctor_and_help():
     assert out.returncode == 0 and "profile" in out.stdout and "zoo: fashion_cnn" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "tlkit", "fly"], capture_output=True, text=True)
     assert bad.returncode == 2
+
+
+def test_run_fails_a_notebook_that_skips_or_adds_a_claim(tmp_path, monkeypatch):
+    """A notebook whose claim cell is gone (or that makes an unregistered or NaN claim) fails although every cell
+    ran: the run compares what it recorded with tlkit/expected_claims.py."""
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _nb(nbdir / "01_silent.ipynb", ["import tlkit\ntlkit.set_notebook('01_silent')"])
+    _nb(nbdir / "02_extra.ipynb", ["import tlkit\ntlkit.set_notebook('02_extra')\ntlkit.claim('a >= 0', 1, '>=', 0)\n"
+                                   "tlkit.claim('unlisted', 1, '>=', 0)"])
+    _nb(nbdir / "03_nan.ipynb", ["import tlkit\ntlkit.set_notebook('03_nan')\ntlkit.claim('x', float('nan'), '<=', 1)"])
+    monkeypatch.setattr("tlkit.zoo.ZOO", {})
+    monkeypatch.setattr("tlkit.expected_claims.EXPECTED_CLAIMS",
+                        {"01_silent": ("gain >= *",), "02_extra": ("a >= *",), "03_nan": ("x",)})
+    monkeypatch.chdir(tmp_path)
+    assert runner.run(profile="quick", notebooks=str(nbdir), out_root=str(tmp_path / "runs"), timeout=120) == 1
+    report = (tmp_path / "runs" / "latest" / "report.md").read_text()
+    assert "| 01_silent | FAILED |" in report and "expected claim not made: 'gain >= *'" in report
+    assert "| 02_extra | FAILED |" in report and "'unlisted' is not registered" in report
+    assert "| 03_nan | FAILED |" in report

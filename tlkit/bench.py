@@ -156,7 +156,9 @@ def bench(which: Sequence[str] = (), profile: str | None = None, out_root: str =
 
     install_kernel()
     os.environ["TLKIT_RESULTS_DIR"] = str((out / "results").resolve())
-    os.environ.setdefault("TLKIT_STRICT_CLAIMS", "1")
+    from .claims import force_strict
+
+    force_strict()
     if prof == "quick":
         from .zoo import ZOO, pretrain
 

@@ -9,8 +9,10 @@ are written to ``<results dir>/<notebook>.json``, which ``python -m tlkit run`` 
 from __future__ import annotations
 
 import json
+import math
 import operator
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,12 @@ def _update(section: str, key: str | None, value: Any) -> None:
     else:
         data[section][key] = value
     _results_file().write_text(json.dumps(data, indent=2, default=float))
+
+
+def force_strict() -> None:
+    """Make every missed claim fail, whatever the environment says (``python -m tlkit run`` and the test command
+    call this: an exported ``TLKIT_STRICT_CLAIMS=0`` cannot switch their claims off)."""
+    os.environ["TLKIT_STRICT_CLAIMS"] = "1"
 
 
 def strict() -> bool:
@@ -134,3 +142,56 @@ def record_result(approach: str, metric: str, transfer: float, baseline: float, 
 def record_figure(path: str | Path) -> None:
     """Remember a saved figure so the run report can show it."""
     _update("figures", None, str(path))
+
+
+def _pattern(expected: str) -> tuple[str | None, re.Pattern]:
+    """``(profile or None, compiled pattern)`` of one entry of :data:`tlkit.expected_claims.EXPECTED_CLAIMS`."""
+    profile = None
+    m = re.match(r"\[(full|quick)\] ", expected)
+    if m:
+        profile, expected = m.group(1), expected[m.end():]
+    body = "".join(".+?" if ch == "*" else re.escape(ch) for ch in expected)
+    return profile, re.compile(rf"\A{body}\Z", re.DOTALL)
+
+
+def expected_claims(notebook: str, profile: str) -> list[str]:
+    """The claim patterns ``notebook`` must make in ``profile`` (KeyError: the notebook is not registered)."""
+    from .expected_claims import EXPECTED_CLAIMS
+
+    if profile not in ("full", "quick"):
+        raise ValueError(f"profile must be 'full' or 'quick', got {profile!r}")
+    if notebook not in EXPECTED_CLAIMS:
+        raise KeyError(f"{notebook} is not in tlkit/expected_claims.py: register the claims it makes there")
+    return [e for e in EXPECTED_CLAIMS[notebook] if _pattern(e)[0] in (None, profile)]
+
+
+def check_notebook_claims(notebook: str, data: dict | None, profile: str, require_ok: bool = True) -> list[str]:
+    """What is wrong with the claims a run of ``notebook`` recorded (``data``: its results JSON, or None when it
+    wrote none); an empty list when the run made exactly the registered claims, each with a finite value and
+    threshold, and (``require_ok``) each held. A rehearsal passes ``require_ok=False``: stand-in weights, so a
+    claim may miss, but it must still be made and be finite."""
+    try:
+        patterns = expected_claims(notebook, profile)
+    except KeyError as exc:
+        return [str(exc.args[0])]
+    made = dict((data or {}).get("claims", {}))
+    problems: list[str] = []
+    compiled = [(e, _pattern(e)[1]) for e in patterns]
+    for e, rx in compiled:
+        hits = [n for n in made if rx.match(n)]
+        if not hits:
+            problems.append(f"{notebook}: expected claim not made: {e!r}")
+        elif len(hits) > 1:
+            problems.append(f"{notebook}: {len(hits)} claims match {e!r}: {hits}")
+    for name, rec in made.items():
+        n_match = sum(bool(rx.match(name)) for _, rx in compiled)
+        if n_match == 0:
+            problems.append(f"{notebook}: claim {name!r} is not registered in tlkit/expected_claims.py")
+        value, threshold = rec.get("value"), rec.get("threshold")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (value, threshold)):
+            problems.append(f"{notebook}: claim {name!r} has a non-finite value or threshold ({value!r}, {threshold!r})")
+        elif require_ok and not rec.get("ok"):
+            problems.append(f"{notebook}: claim missed: {name!r}: measured {value:.4g}, expected "
+                            f"{rec.get('op')} {threshold}")
+    return problems
+

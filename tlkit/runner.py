@@ -180,6 +180,7 @@ def run(which: Sequence[str] = (), profile: str | None = None, notebooks: str | 
 
 
 def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_root: str, timeout: int) -> int:
+    from .claims import check_notebook_claims
     from .profile import get_profile
 
     if profile:
@@ -192,7 +193,9 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
     (out / "results").mkdir(parents=True, exist_ok=True)
     install_kernel()
     os.environ["TLKIT_RESULTS_DIR"] = str((out / "results").resolve())
-    os.environ.setdefault("TLKIT_STRICT_CLAIMS", "1")     # a missed claim fails the notebook and the run
+    from .claims import force_strict
+
+    force_strict()                     # a missed claim fails the notebook and the run, whatever the environment says
     if prof == "quick":
         from .zoo import ZOO, pretrain
 
@@ -220,6 +223,11 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
         status.append((nb.stem, ok, secs, err))
         res_file = out / "results" / f"{nb.stem}.json"
         data = json.loads(res_file.read_text()) if res_file.exists() else {"claims": {}, "results": [], "figures": []}
+        problems = [] if not ok else check_notebook_claims(nb.stem, data, prof, require_ok=not rehearsal)
+        if problems:                     # claims missing, unregistered, non-finite or missed: the notebook fails
+            ok, err = False, "; ".join(problems)
+            print(f"    claims: {err}", flush=True)
+            status[-1] = (nb.stem, ok, secs, err)
         for r in data["results"]:
             rows.append({"notebook": nb.stem, **r, "seconds": round(secs, 1)})
         for name, c in data["claims"].items():
