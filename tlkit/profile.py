@@ -133,6 +133,7 @@ class Budget:
     xl_ns: tuple = (0, 10, 50, 100, 300, None)   # target labels N (None = the whole target train pool)
     xl_seeds: tuple[int, ...] = (0, 1, 2)        # seeds of the curve (claims need >= 3)
     xl_pairs_shown: int = 60                     # parallel pairs in the 2-D picture
+    xl_parallel_pairs: int = 0                   # parallel test reviews of the embedding-space check (0 = all 240)
     xl_data: str = "course"                      # "course" (parallel course reviews) or "real" (RuReviews -> NSMC)
     xl_source_per_class: int = 0                 # real data only: source training reviews per class
     xl_target_pool_per_class: int = 0            # real data only: Korean training pool per class

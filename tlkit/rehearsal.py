@@ -48,7 +48,7 @@ from . import sources as _sources
 #: set in a rehearsal (the rehearsal folder): claims are printed, not asserted (tlkit.claims.strict)
 ENV = "TLKIT_REHEARSAL"
 #: mock examples per tensorflow-datasets split (>= every rehearsal budget's pool)
-TFDS_EXAMPLES = 24
+TFDS_EXAMPLES = 16
 #: the stand-in BERT size (the real preset's structure: same vocabulary, max length, segments)
 STANDIN_BERT = {"num_layers": 2, "num_heads": 2, "hidden_dim": 64, "intermediate_dim": 128}
 #: the real presets' casing (bert_base_multi is cased)
@@ -72,16 +72,17 @@ def budget_overrides(full) -> dict[str, Any]:
     steps); same models, image sizes and sequence lengths."""
     return dict(
         fe_train_pool=TFDS_EXAMPLES, fe_test_size=TFDS_EXAMPLES, fe_labels_per_class=(1, 2), fe_seeds=(0,),
-        fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=8, fe_timing_batch=4, fe_timing_epochs=2,
+        fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=4, fe_timing_batch=4, fe_timing_epochs=2,
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
-        ft_train_images=12, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(),
-        ft_probe_train=20, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
-        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=20,
+        ft_train_images=8, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(0, 1),
+        ft_probe_train=12, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
+        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=8,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
-        xl_source_per_class=6, xl_target_pool_per_class=26, xl_val_per_class=2, xl_test_per_class=4,
-        xl_ns=(0, 50, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
-        da_steps=4, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
+        xl_source_per_class=6, xl_target_pool_per_class=10, xl_val_per_class=2, xl_test_per_class=4,
+        xl_ns=(0, 4, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
+        xl_parallel_pairs=24,
+        da_steps=2, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
         zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
         sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_head_steps=2, sp_cnn_steps=2, sp_page_epochs=1, sp_finetune_epochs=1,
