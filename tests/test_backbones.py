@@ -58,7 +58,9 @@ def test_resnet50_finds_weights_cached_under_keras_home(monkeypatch, tmp_path):
     import keras
 
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / backbones.RESNET50_WEIGHTS).write_bytes(b"stand-in")
+    from tlkit.sources import source
+
+    (tmp_path / "models" / source("resnet50_notop").cache_file).write_bytes(b"stand-in")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert backbones.keras_home() == tmp_path
     monkeypatch.setattr(net, "can_reach", lambda *a, **k: False)   # offline: only the cached file can work

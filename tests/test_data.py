@@ -120,7 +120,9 @@ def test_cats_vs_dogs_pipeline_with_mocked_tfds(monkeypatch, tmp_path):
 
 def test_cats_vs_dogs_offline_fails_within_30_seconds(tmp_path):
     # real call on this offline machine: must not hang (tfds alone retries for minutes)
-    if net.can_reach(data.CATS_VS_DOGS_HOST, timeout=2):
+    from tlkit.sources import source
+
+    if net.can_reach(source("cats_vs_dogs").host, timeout=2):
         pytest.skip("online: the offline failure cannot be observed here")
     t0 = time.time()
     with pytest.raises(net.OfflineError, match="TLKIT_PROFILE=quick"):

@@ -89,10 +89,19 @@ def test_yelp_subsample_is_balanced_and_disjoint(tmp_path):
         textdata.yelp_reviews(100, 1, 1, directory=folder)
 
 
+def _yelp_sizes(tmp_path, monkeypatch, per_star: int) -> None:
+    """The sources table says the extracted Yelp files hold ``per_star`` reviews per star (TLKIT_SOURCES)."""
+    from tlkit import sources
+
+    path = sources.write_table(tmp_path / "sources.json", {"yelp": {"per_split": {"train.csv": per_star,
+                                                                                   "test.csv": per_star}}})
+    monkeypatch.setenv(sources.ENV, str(path))
+
+
 def test_full_profile_uses_yelp_with_the_budget(tmp_path, monkeypatch):
     folder = _fake_yelp(tmp_path / "yelp_review_full_csv", n_per_star=3000)
     monkeypatch.setattr(textdata, "_yelp_dir", lambda: folder)
-    monkeypatch.setattr(textdata, "YELP_PER_STAR", {"train.csv": 3000, "test.csv": 3000})
+    _yelp_sizes(tmp_path, monkeypatch, 3000)
     task = textdata.load_reviews("en", profile="full")
     from tlkit import budget
 
@@ -229,7 +238,7 @@ def test_real_ru_ko_reviews_fail_fast_offline(tmp_path, monkeypatch):
 def test_extracted_yelp_files_are_verified(tmp_path, monkeypatch, damage):
     folder = _fake_yelp(tmp_path / "yelp_review_full_csv", n_per_star=40)
     monkeypatch.setattr(textdata, "_yelp_dir", lambda: folder)
-    monkeypatch.setattr(textdata, "YELP_PER_STAR", {"train.csv": 40, "test.csv": 40})
+    _yelp_sizes(tmp_path, monkeypatch, 40)
     assert len(textdata.yelp_reviews(5, 2, 5).train) == 15               # intact: used
     f = folder / "train.csv"
     data = f.read_bytes()

@@ -57,11 +57,12 @@ __all__ = globals().get("__all__", []) + [  # noqa: PLE0605 (the blocks above ad
 
 
 def start(notebook: str, seed: int = 42) -> str:
-    """First call of every notebook: names it for the report, seeds everything, prints the banner."""
-    set_notebook(notebook)
-    from .rehearsal import activate
+    """First call of every notebook: names it for the report, seeds everything (in the ``full`` profile with
+    TensorFlow's op determinism on: :func:`tlkit.profile.set_seed`), prints the banner and, when a
+    ``TLKIT_SOURCES`` table replaces the real sources (e.g. ``python -m tlkit rehearse``), its notice."""
+    from .sources import notice
 
-    rehearsing = activate()          # python -m tlkit rehearse: local stand-ins, network blocked
+    set_notebook(notebook)
     set_seed(seed)
     try:  # keep TensorFlow's Python warnings (e.g. retracing notices) out of the lesson's outputs
         import tensorflow as tf
@@ -73,8 +74,7 @@ def start(notebook: str, seed: int = 42) -> str:
 
     keras_inputs_without_autotune()  # fit/predict inputs without tf.data autotuning: no idle wait after each fit
     line = banner(notebook)
-    if rehearsing:
-        line += ("\nREHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and "
-                 "fixture data; claims are printed, not asserted")
+    if notice():
+        line += "\n" + notice()
     print(line)
     return line

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from . import net
 from .profile import budget, get_profile
+from .sources import source
 
 IMAGE_BACKBONES = ("efficientnet_lite0", "fashion_cnn", "resnet50")
-RESNET50_WEIGHTS = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 @dataclass
@@ -108,24 +108,23 @@ def keras_home() -> Path:
 
 
 def _resnet50(weights: str | None, image_size: int) -> Backbone:
+    """ResNet50 without its top. ``weights="imagenet"`` means the sources table's ``resnet50_notop`` entry
+    (ImageNet through keras.applications, or the local weights file an override names)."""
     import keras
 
-    from . import rehearsal
-
-    standin = weights == "imagenet" and rehearsal.active() is not None
-    if standin:   # python -m tlkit rehearse: same architecture, local random STAND-IN weights (not ImageNet)
-        weights = str(rehearsal.resnet50_standin_weights(image_size))
-    elif weights == "imagenet" and not (keras_home() / "models" / RESNET50_WEIGHTS).exists():
-        net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights")
+    label = f"weights={weights}"
+    if weights == "imagenet":
+        src = source("resnet50_notop")
+        weights, label = src.weights, src.label
+        if src.host and weights == "imagenet" and not (keras_home() / "models" / src.cache_file).exists():
+            net.require_online(src.host, src.what)
     with net.download_guard("ResNet50 ImageNet weights"):
         base = keras.applications.ResNet50(include_top=False, weights=weights, pooling="avg",
                                            input_shape=(image_size, image_size, 3))
     inp = keras.Input((image_size, image_size, 3), name="image")
     out = base(_resnet_preprocess()(inp))
     model = keras.Model(inp, out, name="resnet50_backbone")
-    src = ("STAND-IN weights (random, not pretrained; rehearsal)" if standin else
-           "ImageNet (keras.applications)" if weights == "imagenet" else f"weights={weights}")
-    return Backbone("resnet50", model, (image_size, image_size, 3), weights is not None, src)
+    return Backbone("resnet50", model, (image_size, image_size, 3), weights is not None, label)
 
 
 def image_backbone(name: str | None = None, pretrained: bool = True, weights: str | None = None,

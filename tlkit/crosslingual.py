@@ -431,13 +431,19 @@ def load_language_pair(profile: str | None = None) -> tuple[Any, Any]:
     return ru, ko
 
 
-def parallel_pairs(source_lang: str = "ru", target_lang: str = "ko") -> tuple[Any, Any]:
+def parallel_pairs(source_lang: str = "ru", target_lang: str = "ko", limit: int = 0) -> tuple[Any, Any]:
     """The course's parallel test reviews in two languages (same ids, checked), for the embedding-space
-    checks; available in both profiles (real corpora are not translations of each other)."""
-    from .textdata import course_reviews
+    checks; available in both profiles (real corpora are not translations of each other). ``limit`` > 0: only
+    the first ``limit`` pairs (0: all of them)."""
+    from .textdata import TextSet, course_reviews
 
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be an integer >= 0 (0 = all pairs), got {limit!r}")
     a, b = course_reviews(check_lang_code(source_lang)).test, course_reviews(check_lang_code(target_lang)).test
     check_parallel(a, b, f"{source_lang} / {target_lang} course test reviews")
+    if limit:
+        a, b = (TextSet(s.texts[:limit], s.labels[:limit], s.ids[:limit], s.class_names,
+                        {k: v[:limit] for k, v in s.extra.items()}) for s in (a, b))
     return a, b
 
 

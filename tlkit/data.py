@@ -22,6 +22,7 @@ import numpy as np
 
 from . import net
 from .profile import budget, get_profile
+from .sources import source
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -244,27 +245,23 @@ def digits_8x8(size: int = 20, canvas: int = 28, n_test: int = 600) -> ImageTask
     return ImageTask("digits_8x8", x[n_test:], y[n_test:], x[:n_test], y[:n_test], DIGIT_CLASSES)
 
 
-#: the host tensorflow-datasets downloads cats_vs_dogs from (its builder's ``_URL``; probed before downloading)
-CATS_VS_DOGS_HOST = "download.microsoft.com"
-
-
 def cats_vs_dogs(image_size: int, n_train: int, n_test: int, data_dir: str | None = None) -> ImageTask:
     """Cats vs dogs from tensorflow-datasets (full profile), resized to ``image_size``.
 
-    Offline and not yet downloaded, it raises :class:`tlkit.net.OfflineError` within seconds.
+    The data set name, its splits and the download host probed first come from the sources table
+    (``source("cats_vs_dogs")``, :mod:`tlkit.sources`). Offline and not yet downloaded, it raises
+    :class:`tlkit.net.OfflineError` within seconds.
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from .rehearsal import tfds_mocked
-
-    builder = tfds.builder("cats_vs_dogs", data_dir=data_dir)
+    src = source("cats_vs_dogs")
+    builder = tfds.builder(src.tfds_name, data_dir=data_dir)
     prepared = Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))
-    if not prepared and not tfds_mocked():
-        net.require_online(CATS_VS_DOGS_HOST, "cats_vs_dogs (tensorflow-datasets)")
-    splits = ["train[:80%]", "train[80%:]"]
-    with net.download_guard("cats_vs_dogs (tensorflow-datasets)"):
-        ds_train, ds_test = tfds.load("cats_vs_dogs", split=splits, as_supervised=True, data_dir=data_dir)
+    if not prepared and src.host:
+        net.require_online(src.host, src.what)
+    with net.download_guard(src.what):
+        ds_train, ds_test = tfds.load(src.tfds_name, split=list(src.splits), as_supervised=True, data_dir=data_dir)
 
     def to_numpy(ds, n: int) -> tuple[np.ndarray, np.ndarray]:
         ds = ds.take(n).map(

@@ -69,6 +69,10 @@ def report() -> list[tuple[str, str]]:
 
 
 def _network(prof: str) -> list[tuple[str, str]]:
+    from .sources import sources
+
+    if not any(src.host for src in sources().values()):    # e.g. python -m tlkit rehearse: local stand-ins only
+        return [("network (full profile)", "not needed: every full-profile source is local (TLKIT_SOURCES)")]
     if can_reach("storage.googleapis.com", timeout=2.0):
         return [("network (full profile)", "online")]
     if prof == "full":

@@ -198,14 +198,15 @@ def source_task(profile: str | None = None, n_train: int = 2000, n_test: int = 1
 
     from . import net
 
-    size = budget(prof).image_size
-    from .rehearsal import tfds_mocked
+    from .sources import source
 
-    builder = tfds.builder("imagenette/160px-v2")
-    if not tfds_mocked() and not (Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))):
-        net.require_online("s3.amazonaws.com", "Imagenette (tensorflow-datasets)")
-    with net.download_guard("Imagenette (tensorflow-datasets)"):
-        ds_train, ds_test = tfds.load("imagenette/160px-v2", split=["train", "validation"], as_supervised=True,
+    size = budget(prof).image_size
+    src = source("imagenette")          # name, splits and download host: the sources table (tlkit.sources)
+    builder = tfds.builder(src.tfds_name)
+    if src.host and not (Path(builder.data_dir).exists() and any(Path(builder.data_dir).glob("*.tfrecord*"))):
+        net.require_online(src.host, src.what)
+    with net.download_guard(src.what):
+        ds_train, ds_test = tfds.load(src.tfds_name, split=list(src.splits), as_supervised=True,
                                       shuffle_files=False)
 
     def to_numpy(ds, n: int) -> tuple[np.ndarray, np.ndarray]:

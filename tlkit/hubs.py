@@ -26,11 +26,14 @@ import numpy as np
 
 from . import net
 from .profile import cache_dir, get_profile, sha256_file
+from .sources import source
 
-#: the full profile's TF Hub image feature vector (MobileNetV2 1.00 at 224 px, ImageNet; inputs in [0, 1])
-FULL_HUB_HANDLE = "https://www.kaggle.com/models/google/mobilenet-v2/TensorFlow2/100-224-feature-vector/2"
+#: the full profile's TF Hub image feature vector: the sources table's entry (MobileNetV2 1.00 at 224 px, ImageNet;
+#: inputs in [0, 1])
+FULL_HUB_SOURCE = "hub_mobilenet_v2"
 FULL_HUB_IMAGE_SIZE = 224
 #: the full profile's keras-hub preset: the same all-MiniLM-L6-v2 the quick profile reads from a PyPI package
+#: (its name; where it is loaded from is the sources table's entry of that name)
 FULL_TEXT_PRESET = "all_minilm_l6_v2_en"
 HUB_EXPORT_VERSION = 1       # bump when the export changes: cached SavedModels of another version are rebuilt
 HUB_EXPORT_NAME = "efficientnet_lite0_feature_vector"
@@ -82,18 +85,14 @@ def applications_model(profile: str | None = None, image_size: int | None = None
 
     prof = _profile(profile)
     if prof == "full":
-        from . import rehearsal
         from .backbones import keras_home
 
-        weights, source = "imagenet", "keras.applications.ResNet50, ImageNet weights (downloaded by Keras)"
-        if rehearsal.active() is not None:   # python -m tlkit rehearse: same architecture, local STAND-IN weights
-            weights = str(rehearsal.resnet50_standin_classifier_weights())
-            source = "keras.applications.ResNet50, STAND-IN weights (random, not pretrained; rehearsal)"
-        elif not (keras_home() / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels.h5").exists():
-            net.require_online("storage.googleapis.com", "ResNet50 ImageNet weights (keras.applications)")
-        with net.download_guard("ResNet50 ImageNet weights (keras.applications)"):
-            model = keras.applications.ResNet50(weights=weights)
-        return ApplicationsModel("resnet50", model, keras.applications.resnet50.preprocess_input, 224, source,
+        src = source("resnet50")         # "imagenet" (downloaded by Keras) or a local weights file (sources table)
+        if src.host and src.weights == "imagenet" and not (keras_home() / "models" / src.cache_file).exists():
+            net.require_online(src.host, src.what)
+        with net.download_guard(src.what):
+            model = keras.applications.ResNet50(weights=src.weights)
+        return ApplicationsModel("resnet50", model, keras.applications.resnet50.preprocess_input, 224, src.label,
                                  25_636_712, "Keras Applications table: ResNet50, 25.6M parameters")
     from .effnet import load_efficientnet_lite0, manifest
 
@@ -151,14 +150,12 @@ def text_preset(profile: str | None = None) -> str:
     """
     prof = _profile(profile)
     if prof == "full":
-        from . import rehearsal
         from .text import _kaggle_cached
 
-        if rehearsal.active() is not None:   # python -m tlkit rehearse: a scaled-down local STAND-IN preset
-            return str(rehearsal.bert_standin_preset(FULL_TEXT_PRESET))
-        if not _kaggle_cached(FULL_TEXT_PRESET):
-            net.require_online("www.kaggle.com", f"the keras-hub preset {FULL_TEXT_PRESET!r} (Kaggle)")
-        return FULL_TEXT_PRESET
+        src = source(FULL_TEXT_PRESET)   # a Kaggle preset name, or a local preset folder (sources table)
+        if src.host and not _kaggle_cached(src.preset):
+            net.require_online(src.host, src.what)
+        return src.preset
     from .text import minilm_dir
 
     return str(minilm_dir())
@@ -273,19 +270,16 @@ def export_hub_feature_vector(force: bool = False, log: Callable[[str], None] = 
 def hub_handle(profile: str | None = None) -> str:
     """The TF Hub image feature-vector handle of the profile, for ``hub.load`` / ``hub.resolve``.
 
-    full: :data:`FULL_HUB_HANDLE` (MobileNetV2 on Kaggle Models; checked for reachability first, so offline it
-    fails within seconds with :class:`tlkit.net.OfflineError`); quick: the local SavedModel folder of
-    :func:`export_hub_feature_vector`. Both take float32 images in [0, 1].
+    full: the sources table's ``hub_mobilenet_v2`` handle (MobileNetV2 on Kaggle Models; checked for reachability
+    first, so offline it fails within seconds with :class:`tlkit.net.OfflineError`); quick: the local SavedModel
+    folder of :func:`export_hub_feature_vector`. Both take float32 images in [0, 1].
     """
     prof = _profile(profile)
     if prof == "full":
-        from . import rehearsal
-
-        if rehearsal.active() is not None:   # python -m tlkit rehearse: a local STAND-IN SavedModel of MobileNetV2
-            return str(rehearsal.hub_standin_feature_vector())
-        if not _hub_cached(FULL_HUB_HANDLE):
-            net.require_online("www.kaggle.com", f"the TF Hub model {FULL_HUB_HANDLE}")
-        return FULL_HUB_HANDLE
+        src = source(FULL_HUB_SOURCE)
+        if src.host and not _hub_cached(src.handle):
+            net.require_online(src.host, f"the TF Hub model {src.handle}")
+        return src.handle
     return str(export_hub_feature_vector(log=lambda _m: None))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,7 @@ class Budget:
     xl_ns: tuple = (0, 10, 50, 100, 300, None)   # target labels N (None = the whole target train pool)
     xl_seeds: tuple[int, ...] = (0, 1, 2)        # seeds of the curve (claims need >= 3)
     xl_pairs_shown: int = 60                     # parallel pairs in the 2-D picture
+    xl_parallel_pairs: int = 0                   # parallel test reviews of the embedding-space check (0 = all 240)
     xl_data: str = "course"                      # "course" (parallel course reviews) or "real" (RuReviews -> NSMC)
     xl_source_per_class: int = 0                 # real data only: source training reviews per class
     xl_target_pool_per_class: int = 0            # real data only: Korean training pool per class
@@ -209,15 +210,29 @@ _BUDGETS = {
 
 
 def budget(profile: str | None = None) -> Budget:
-    """The budget of ``profile`` (default: the active profile)."""
+    """The budget of ``profile`` (default: the active profile), with the fields a ``TLKIT_SOURCES`` table
+    overrides for it (:func:`tlkit.sources.budget_overrides`; e.g. the tiny sizes of ``python -m tlkit
+    rehearse``). JSON lists become tuples; a dict field (``extra``) is merged, not replaced."""
+    from .sources import budget_overrides
+
     name = profile or get_profile()
     if name not in _BUDGETS:
         raise ValueError(f"unknown profile {name!r}; expected one of {PROFILES}")
-    if name == "full" and os.environ.get("TLKIT_REHEARSAL", "").strip():
-        from .rehearsal import rehearsal_budget   # the full budget at tiny sizes (python -m tlkit rehearse)
-
-        return rehearsal_budget(_BUDGETS["full"])
-    return _BUDGETS[name]
+    base = _BUDGETS[name]
+    over = budget_overrides(name)
+    if not over:
+        return base
+    known = {f.name for f in fields(Budget)}
+    bad = sorted(set(over) - known)
+    if bad:
+        raise ValueError(f"the sources table overrides unknown budget field(s) {bad} of profile {name!r}")
+    for key, value in over.items():
+        old = getattr(base, key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            over[key] = {**old, **value}
+        elif isinstance(value, list):
+            over[key] = tuple(value)
+    return replace(base, **over)
 
 
 class CacheDirError(OSError):
@@ -367,7 +382,16 @@ def save_array_atomic(path: Path, array) -> None:
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:
-    """Seed Python, NumPy and Keras/TensorFlow at once; returns the seed."""
+    """Seed Python, NumPy and Keras/TensorFlow at once; returns the seed.
+
+    In the ``full`` profile it also turns on TensorFlow's op determinism
+    (``tf.config.experimental.enable_op_determinism()``, once per process, see :func:`deterministic_ops`): with
+    the seeds, a rerun on the same GPU, driver and library versions gives the same numbers. Ops without a
+    deterministic GPU kernel then raise ``UnimplementedError`` instead of running nondeterministically, and some
+    GPU kernels are slower. The quick profile leaves it off (its behaviour and CPU-second timings unchanged).
+    The full profile's rehearsal (``python -m tlkit rehearse``, CPU) runs with it on, so every op the notebooks
+    use has a deterministic CPU kernel; that a GPU kernel exists is checked only on a GPU.
+    """
     import numpy as np
 
     random.seed(seed)
@@ -378,7 +402,22 @@ def set_seed(seed: int = DEFAULT_SEED) -> int:
         keras.utils.set_random_seed(seed)
     except ImportError:  # pragma: no cover - keras is a hard dependency
         pass
+    if get_profile() == "full":
+        deterministic_ops()
     return seed
+
+
+def deterministic_ops() -> bool:
+    """Turn on TensorFlow's op determinism (``tf.config.experimental.enable_op_determinism``) for this process;
+    True when it is on. Called by :func:`set_seed` (so by :func:`tlkit.start`) in the ``full`` profile."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    try:          # no public getter in TensorFlow 2.21
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+    except ImportError:  # pragma: no cover - a future TensorFlow layout
+        return True
+    return bool(is_op_determinism_enabled())
 
 
 def banner(notebook: str = "") -> str:

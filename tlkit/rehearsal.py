@@ -1,52 +1,62 @@
 """The full-profile rehearsal: run the ``full`` code paths offline, with every network source served locally.
 
-``python -m tlkit rehearse [NN ...]`` runs notebooks with ``TLKIT_PROFILE=full`` and ``TLKIT_REHEARSAL``
-pointing at a rehearsal folder. The notebooks then use the *full* loaders, model classes, image sizes and
-sequence lengths, but:
+``python -m tlkit rehearse [NN ...]`` runs notebooks with ``TLKIT_PROFILE=full`` through the full loaders, model
+classes, image sizes and sequence lengths. No loader knows about the rehearsal: it *swaps the sources table*
+(:mod:`tlkit.sources`). It writes a stand-in table and names it in ``TLKIT_SOURCES``:
 
-* tensorflow-datasets (cats_vs_dogs, Imagenette) is served by ``tfds.testing.mock_data`` (random images of
-  the real feature spec), switched on in the notebook kernel by :func:`tlkit.start`;
-* keras.applications ResNet50 is built by keras.applications from a local weights file of the same
-  architecture: **stand-in weights** (random, seeded), NOT ImageNet weights;
-* keras-hub BERT presets are local preset directories of the real preset's architecture scaled down
-  (2 layers, 64 units), with a real BERT vocabulary (the packaged MiniLM ``vocab.txt``), written by
-  keras-hub's ``save_to_preset``: **stand-in weights** again;
-* Yelp, RuReviews and NSMC are tiny fixture files in the upstream formats, downloaded through the real
-  download code (``keras.utils.get_file``, MD5 / row-count checks, SHA-256 sidecars) from an
-  ``http.server`` on 127.0.0.1 (:data:`URL_ENV` rewrites the upstream URLs, only in a rehearsal);
-* the budget is the full budget with tiny sizes (few images and texts, one epoch, one seed), the same
-  image sizes and sequence lengths (:func:`rehearsal_budget`);
-* any other connection than to 127.0.0.1 is refused inside the kernel (:func:`block_network`).
+* Yelp, RuReviews and NSMC: tiny fixture files in the upstream formats, downloaded through the real download code
+  (``keras.utils.get_file``, MD5 / row-count checks, SHA-256 sidecars) from an ``http.server`` on 127.0.0.1; the
+  table holds their local URLs, the fixture archive's MD5 and the fixtures' sizes;
+* keras.applications ResNet50 (with and without top): a local weights file of the same architecture: **stand-in
+  weights** (random, seeded), NOT ImageNet weights;
+* keras-hub presets: local preset directories of the BERT structure scaled down (2 layers, 64 units), with a real
+  BERT vocabulary (the packaged MiniLM ``vocab.txt``), written by keras-hub's ``save_to_preset``: **stand-in
+  weights** again; the TF Hub feature vector: a local SavedModel of MobileNetV2 with stand-in weights;
+* tensorflow-datasets (cats_vs_dogs, Imagenette): no host to probe; the data sets are served by
+  ``tfds.testing.mock_data`` (random images of the real feature spec);
+* the budget: the full budget with tiny sizes (few images and texts, one epoch, one seed), the same image sizes
+  and sequence lengths (:func:`budget_overrides`).
+
+What must happen *inside* each notebook kernel (tensorflow-datasets mocked; every connection other than to
+127.0.0.1 refused) is done by an IPython startup file in a rehearsal-only ``IPYTHONDIR``
+(:func:`write_kernel_startup` -> :func:`activate_kernel`), so the course's code never imports this module.
 
 Stand-in weights are not pretrained, so claims are computed and printed but not asserted
-(:func:`tlkit.claims.strict` is False in a rehearsal). A rehearsal proves that the full code paths run
-end to end (shapes, loaders, formats, model plumbing, memory at tiny sizes); it proves nothing about
-accuracy, speed or the full-size memory and time budgets.
+(:func:`tlkit.claims.strict` is False when ``TLKIT_REHEARSAL`` is set); a claim whose value is not a finite number
+fails the rehearsal. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
+plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
+and time budgets.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import tarfile
+import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-#: the rehearsal folder (fixtures, stand-in models, caches); set by ``python -m tlkit rehearse``
+from . import sources as _sources
+
+#: set in a rehearsal (the rehearsal folder): claims are printed, not asserted (tlkit.claims.strict)
 ENV = "TLKIT_REHEARSAL"
-#: ``http://127.0.0.1:<port>``: the local server that stands in for every download host
-URL_ENV = "TLKIT_REHEARSAL_URL"
-#: bump when the fixtures change (a folder made by another version is rebuilt)
-FIXTURE_VERSION = 3
 #: mock examples per tensorflow-datasets split (>= every rehearsal budget's pool)
-TFDS_EXAMPLES = 24
+TFDS_EXAMPLES = 16
 #: the stand-in BERT size (the real preset's structure: same vocabulary, max length, segments)
 STANDIN_BERT = {"num_layers": 2, "num_heads": 2, "hidden_dim": 64, "intermediate_dim": 128}
 #: the real presets' casing (bert_base_multi is cased)
 _LOWERCASE = {"bert_base_multi": False}
+#: bump when the stand-in models change (a models folder of another version is rebuilt)
+MODELS_VERSION = 1
+NOTICE = ("REHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and fixture "
+          "data; claims are printed, not asserted")
 _STATE: dict[str, Any] = {"mock": None, "blocked": False}
 
 
@@ -56,57 +66,32 @@ def active() -> Path | None:
     return Path(raw).expanduser() if raw else None
 
 
-def _root() -> Path:
-    root = active()
-    if root is None:
-        raise RuntimeError(f"not in a rehearsal ({ENV} is not set); run `python -m tlkit rehearse`")
-    return root
-
-
-def manifest() -> dict:
-    """The fixture manifest (sizes and hashes of the fixture files, recorded when they were written)."""
-    p = _root() / "fixtures.json"
-    try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
-        raise RuntimeError(f"rehearsal fixtures missing in {p.parent}; run `python -m tlkit rehearse`") from None
-
-
-def url(upstream: str) -> str:
-    """``upstream`` outside a rehearsal; in one, the same path under the local server:
-    ``https://host/a/b`` -> ``$TLKIT_REHEARSAL_URL/host/a/b``."""
-    if active() is None:
-        return upstream
-    base = os.environ.get(URL_ENV, "").strip().rstrip("/")
-    if not base:
-        raise RuntimeError(f"rehearsal: {URL_ENV} is not set (the local file server); run `python -m tlkit rehearse`")
-    rest = upstream.split("://", 1)[-1]
-    return f"{base}/{rest}"
-
-
 # ----------------------------------------------------------------------------------------------- budget
-def rehearsal_budget(full):
-    """The full budget with tiny sizes: same models, image sizes and sequence lengths; few examples,
-    one epoch, one seed, few steps."""
-    from dataclasses import replace
-
-    return replace(
-        full, profile="full",
+def budget_overrides(full) -> dict[str, Any]:
+    """The fields of the full budget a rehearsal changes: tiny sizes (few examples, one epoch, one seed, few
+    steps); same models, image sizes and sequence lengths."""
+    return dict(
         fe_train_pool=TFDS_EXAMPLES, fe_test_size=TFDS_EXAMPLES, fe_labels_per_class=(1, 2), fe_seeds=(0,),
-        fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=8, fe_timing_batch=4, fe_timing_epochs=2,
+        fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=4, fe_timing_batch=4, fe_timing_epochs=2,
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
-        ft_train_images=12, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(),
-        ft_probe_train=20, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
-        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=20,
+        ft_train_images=8, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(0, 1),
+        ft_probe_train=12, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
+        txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=8,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
-        xl_source_per_class=6, xl_target_pool_per_class=26, xl_val_per_class=2, xl_test_per_class=4,
-        xl_ns=(0, 50, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
-        da_steps=4, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
+        xl_source_per_class=6, xl_target_pool_per_class=10, xl_val_per_class=2, xl_test_per_class=4,
+        xl_ns=(0, 4, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
+        xl_parallel_pairs=24,
+        da_steps=2, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
         zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
         sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_head_steps=2, sp_cnn_steps=2, sp_page_epochs=1, sp_finetune_epochs=1,
         extra={**full.extra, "rehearsal": True})
+
+
+def rehearsal_budget(full):
+    """The full budget with the rehearsal's tiny sizes (:func:`budget_overrides` applied)."""
+    return replace(full, profile="full", **budget_overrides(full))
 
 
 # ----------------------------------------------------------------------------------------------- kernel side
@@ -131,9 +116,9 @@ def block_network() -> None:
     _STATE["blocked"] = True
 
 
-def activate() -> bool:
-    """Inside a notebook kernel (called by :func:`tlkit.start`): block the network and serve
-    tensorflow-datasets from ``tfds.testing.mock_data``. False outside a rehearsal."""
+def activate_kernel() -> bool:
+    """Run by the rehearsal's IPython startup file in every notebook kernel: block the network and serve
+    tensorflow-datasets from ``tfds.testing.mock_data``. False (and nothing done) outside a rehearsal."""
     if active() is None:
         return False
     block_network()
@@ -146,94 +131,138 @@ def activate() -> bool:
     return True
 
 
-def tfds_mocked() -> bool:
-    """True when tensorflow-datasets is served by the rehearsal's mock (no download needed)."""
-    return _STATE["mock"] is not None
+_STARTUP = '''# Written by `python -m tlkit rehearse`: runs first in every notebook kernel of the rehearsal (IPYTHONDIR).
+import tlkit.rehearsal as _tlkit_rehearsal
+
+_tlkit_rehearsal.activate_kernel()   # tensorflow-datasets mocked, network blocked except 127.0.0.1
+del _tlkit_rehearsal
+'''
+
+
+def write_kernel_startup(ipython_dir: str | Path) -> Path:
+    """An ``IPYTHONDIR`` whose default profile's startup file calls :func:`activate_kernel`; returns the file."""
+    f = Path(ipython_dir) / "profile_default" / "startup" / "00-tlkit-rehearsal.py"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(_STARTUP)
+    return f
 
 
 # ----------------------------------------------------------------------------------------------- stand-in models
-def _atomic_dir_ready(path: Path) -> bool:
-    return (path / ".complete").exists()
-
-
-def resnet50_standin_weights(image_size: int = 160) -> Path:
-    """A ResNet50 (notop) weights file of the keras.applications architecture with random, seeded
-    STAND-IN weights (not ImageNet), written once per rehearsal folder."""
-    path = _root() / "models" / "resnet50_standin_notop.weights.h5"
-    if path.exists():
-        return path
-    import keras
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive file lock (two rehearsals sharing a models folder build each stand-in once)."""
+    import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _seeded_keras():
+    import keras
+
     keras.utils.set_random_seed(0)
-    model = keras.applications.ResNet50(include_top=False, weights=None, pooling="avg",
-                                        input_shape=(image_size, image_size, 3))
+    return keras
+
+
+def _save_weights(model, path: Path) -> Path:
     tmp = path.with_name(".tmp-" + path.name)
     model.save_weights(tmp)
     os.replace(tmp, path)
     return path
 
 
-def resnet50_standin_classifier_weights() -> Path:
+def resnet50_standin_weights(models: Path, image_size: int = 160) -> Path:
+    """A ResNet50 (notop) weights file of the keras.applications architecture with random, seeded STAND-IN
+    weights (not ImageNet)."""
+    path = models / "resnet50_standin_notop.weights.h5"
+    if not path.exists():
+        keras = _seeded_keras()
+        _save_weights(keras.applications.ResNet50(include_top=False, weights=None, pooling="avg",
+                                                  input_shape=(image_size, image_size, 3)), path)
+    return path
+
+
+def resnet50_standin_classifier_weights(models: Path) -> Path:
     """Weights of the full ``keras.applications.ResNet50`` classifier (224 px, 1000-class top) with random, seeded
-    STAND-IN values (not ImageNet), for notebook 08's ``keras.applications`` section; written once."""
-    path = _root() / "models" / "resnet50_standin_top.weights.h5"
-    if path.exists():
-        return path
-    import keras
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(0)
-    model = keras.applications.ResNet50(weights=None)
-    tmp = path.with_name(".tmp-" + path.name)
-    model.save_weights(tmp)
-    os.replace(tmp, path)
+    STAND-IN values (not ImageNet), for notebook 08's ``keras.applications`` section."""
+    path = models / "resnet50_standin_top.weights.h5"
+    if not path.exists():
+        _save_weights(_seeded_keras().applications.ResNet50(weights=None), path)
     return path
 
 
-def hub_standin_feature_vector() -> Path:
+def hub_standin_feature_vector(models: Path) -> Path:
     """A TF Hub-style SavedModel folder standing in for the full profile's MobileNetV2 feature vector:
     ``keras.applications.MobileNetV2`` (no top, average pooling) with random, seeded STAND-IN weights, exported
     in TF Hub's reusable format (float32 images in [0, 1]) by :func:`tlkit.hubs.write_feature_vector`."""
-    out = _root() / "models" / "hub_mobilenet_v2_standin"
-    if _atomic_dir_ready(out):
+    out = models / "hub_mobilenet_v2_standin"
+    if (out / ".complete").exists():
         return out
-    import keras
-
     from .hubs import write_feature_vector
 
-    keras.utils.set_random_seed(0)
+    keras = _seeded_keras()
     model = keras.applications.MobileNetV2(include_top=False, weights=None, pooling="avg", input_shape=(224, 224, 3))
-    if out.exists():
-        shutil.rmtree(out)
+    shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_feature_vector(model, out)
     (out / ".complete").write_text("stand-in weights, not pretrained\n")
     return out
 
 
-def bert_standin_preset(name: str) -> Path:
+def bert_standin_preset(models: Path, name: str) -> Path:
     """A local keras-hub preset directory for ``name``: BertBackbone of the real preset's structure scaled
     down (:data:`STANDIN_BERT`, random STAND-IN weights) with a real BERT vocabulary (the packaged MiniLM
     ``vocab.txt``, 30,522 word pieces), written with ``save_to_preset``."""
-    out = _root() / "models" / "presets" / name
-    if _atomic_dir_ready(out):
+    out = models / "presets" / name
+    if (out / ".complete").exists():
         return out
-    import keras
     import keras_hub
 
     from .text import minilm_dir
 
     vocab = minilm_dir() / "vocab.txt"
-    words = [w for w in vocab.read_text(encoding="utf-8").splitlines()]
-    keras.utils.set_random_seed(0)
+    words = vocab.read_text(encoding="utf-8").splitlines()
+    _seeded_keras()
     backbone = keras_hub.models.BertBackbone(vocabulary_size=len(words), max_sequence_length=512, **STANDIN_BERT)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(vocab), lowercase=_LOWERCASE.get(name, True))
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     backbone.save_to_preset(str(out))
     tokenizer.save_to_preset(str(out))
     (out / ".complete").write_text("stand-in weights, not pretrained\n")
     return out
+
+
+def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
+    """Build (once; locked, so concurrent rehearsals share the work) every stand-in model under ``models``;
+    the sources-table fields that point at them."""
+    models = Path(models).resolve()
+    with _locked(models / ".lock"):
+        stamp = models / "VERSION"
+        if stamp.exists() and stamp.read_text().strip() != str(MODELS_VERSION):
+            for child in models.iterdir():
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        models.mkdir(parents=True, exist_ok=True)
+        stand = "STAND-IN weights (random, not pretrained; rehearsal)"
+        table: dict[str, dict[str, str]] = {
+            "resnet50_notop": {"weights": str(resnet50_standin_weights(models)), "host": "", "label": stand},
+            "resnet50": {"weights": str(resnet50_standin_classifier_weights(models)), "host": "",
+                         "label": f"keras.applications.ResNet50, {stand}"},
+            "hub_mobilenet_v2": {"handle": str(hub_standin_feature_vector(models)), "host": "",
+                                 "label": f"MobileNetV2 feature vector (TF Hub format), {stand}"}}
+        for name, src in _sources.DEFAULT_SOURCES.items():
+            if src.kind == "keras_hub":
+                table[name] = {"preset": str(bert_standin_preset(models, name)), "host": "",
+                               "label": f"STAND-IN for keras-hub preset {name} (scaled down, random weights, "
+                                        f"not pretrained; rehearsal)"}
+        stamp.write_text(f"{MODELS_VERSION}\n")
+    return table
 
 
 # ----------------------------------------------------------------------------------------------- data fixtures
@@ -272,60 +301,67 @@ def _tgz(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def make_fixtures(root: str | Path, per_star: int = 24, per_label: int = 40) -> dict:
-    """Write the tiny data fixtures in their upstream formats under ``root/http/<host>/<path>`` and a
-    manifest ``root/fixtures.json`` with the sizes and hashes the download code checks in a rehearsal."""
-    from .textdata import NSMC_URL, RUREVIEWS_URL, YELP_URL
-
+def make_fixtures(root: str | Path, base_url: str, per_star: int = 24, per_label: int = 40) -> dict[str, dict]:
+    """Write the tiny data fixtures in their upstream formats under ``root/http/<host>/<path>``; the
+    sources-table fields that point at them (``base_url`` = the local server) with their MD5 and sizes."""
     root = Path(root)
     http = root / "http"
+    base_url = base_url.rstrip("/")
+    table: dict[str, dict] = {}
 
-    def put(upstream: str, data: bytes) -> Path:
-        p = http / upstream.split("://", 1)[1]
+    def put(name: str, data: bytes, **fields: Any) -> None:
+        upstream = _sources.DEFAULT_SOURCES[name].url
+        rest = upstream.split("://", 1)[1]
+        p = http / rest
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
-        return p
+        table[name] = {"url": f"{base_url}/{rest}", "host": "", **fields,
+                       "label": f"rehearsal fixture in the format of {_sources.DEFAULT_SOURCES[name].label}"}
 
     yelp = _tgz({"yelp_review_full_csv/train.csv": _yelp_csv(per_star, 0),
                  "yelp_review_full_csv/test.csv": _yelp_csv(per_star // 2, 1000),
                  "yelp_review_full_csv/readme.txt": "Rehearsal fixture in the format of Yelp Review Full.\n"})
-    put(YELP_URL, yelp)
+    put("yelp", yelp, md5=hashlib.md5(yelp).hexdigest(), per_split={"train.csv": per_star, "test.csv": per_star // 2})
     rows = ["review\tsentiment"]
     for lab, words in _RU.items():
         for i in range(per_label):
             rows.append(f"{_RU_THINGS[i % 6].capitalize()} {words[i % 4]}, заказ номер {i}, "
                         f"{words[(i + 1) % 4]} впечатление\t{lab}")
-    ru = "\n".join(rows) + "\n"
-    put(RUREVIEWS_URL, ru.encode("utf-8"))
-    ko_rows = {}
+    put("rureviews", ("\n".join(rows) + "\n").encode("utf-8"), min_rows=len(rows))
     for split, n, start in (("train", per_label, 1000), ("test", per_label // 2, 5000)):
         lines = ["id\tdocument\tlabel"]
         for lab in (0, 1):
             for i in range(n):
                 lines.append(f"{start + 2 * i + lab}\t{_KO_THINGS[i % 5]} 정말 {_KO[lab][i % 4]} {i}번\t{lab}")
-        ko_rows[split] = len(lines)
-        put(NSMC_URL.format(split=split), ("\n".join(lines) + "\n").encode("utf-8"))
-    man = {"version": FIXTURE_VERSION, "yelp_md5": hashlib.md5(yelp).hexdigest(),
-           "yelp_per_star": {"train.csv": per_star, "test.csv": per_star // 2},
-           "min_rows": {"rureviews": len(rows), "nsmc_train": ko_rows["train"], "nsmc_test": ko_rows["test"]},
-           "note": "rehearsal fixtures (not the real data): sizes and hashes of these files, not the upstream ones"}
-    (root / "fixtures.json").write_text(json.dumps(man, indent=2))
-    return man
+        put(f"nsmc_{split}", ("\n".join(lines) + "\n").encode("utf-8"), min_rows=len(lines))
+    from .textdata import data_dir       # the course's own files: served from the repository's data/ folder
+
+    rest = _sources.DEFAULT_SOURCES["course_data"].url.split("://", 1)[1]
+    (http / rest).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(data_dir().resolve(), http / rest)
+    table["course_data"] = {"url": f"{base_url}/{rest}", "host": "", "label": "the course's data/ folder (rehearsal)"}
+    return table
 
 
-def prepare(root: str | Path) -> Path:
-    """Make ``root`` a fresh rehearsal folder: fixtures (rewritten), empty Keras and tlkit caches (the
-    downloads and caches run as on a first visit). Stand-in models are kept (they are seeded)."""
-    import shutil
+def standin_sources(root: str | Path, base_url: str, models: str | Path | None = None) -> dict[str, dict]:
+    """The rehearsal's sources table: fixtures served from ``base_url``, stand-in models (built once under
+    ``models``, default ``root/models``), tensorflow-datasets without a host to probe (mocked in the kernel)."""
+    root = Path(root)
+    table = make_fixtures(root, base_url)
+    table.update(standin_models(models or root / "models"))
+    for name, src in _sources.DEFAULT_SOURCES.items():
+        if src.kind == "tfds":
+            table[name] = {"host": "", "label": f"{src.label}: tfds.testing.mock_data (random images; rehearsal)"}
+    return table
 
-    root = Path(root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    for sub in ("http", "keras_home", "cache"):
-        shutil.rmtree(root / sub, ignore_errors=True)
-    make_fixtures(root)
-    (root / "keras_home").mkdir()
-    (root / "cache").mkdir()
-    return root
+
+def write_sources(root: str | Path, base_url: str, models: str | Path | None = None) -> Path:
+    """Write ``root/sources.json``: the stand-in table plus the rehearsal budget and notice."""
+    from .profile import _BUDGETS
+
+    return _sources.write_table(Path(root) / "sources.json", standin_sources(root, base_url, models),
+                                budget={"full": budget_overrides(_BUDGETS["full"])}, notice=NOTICE,
+                                note="python -m tlkit rehearse: local stand-ins, not the real sources")
 
 
 def serve(directory: str | Path):
@@ -344,24 +380,28 @@ def serve(directory: str | Path):
     return server
 
 
-def environment(root: Path, port: int) -> dict[str, str]:
-    """The environment variables of a rehearsal run (the notebook kernels inherit them)."""
-    return {ENV: str(root), URL_ENV: f"http://127.0.0.1:{port}", "TLKIT_PROFILE": "full",
-            "KERAS_HOME": str(root / "keras_home"), "TLKIT_CACHE": str(root / "cache"),
-            "TLKIT_STRICT_CLAIMS": "0"}
-
-
-def rehearse(which=(), root: str | Path | None = None, out_root: str = "runs", timeout: int = 900) -> int:
-    """Run notebooks through the full code paths with local stand-ins (see the module docstring);
-    0 when every notebook ran without an error (claims are printed, not asserted)."""
-    from .runner import run
-
-    root = prepare(root or Path(out_root) / "rehearsal")
-    server = serve(root / "http")
-    saved = {k: os.environ.get(k) for k in environment(root, 0)}
+@contextlib.contextmanager
+def rehearsing(root: str | Path, models: str | Path | None = None) -> Iterator[Path]:
+    """A prepared rehearsal in this process: a fresh run folder under ``root`` (fixtures, empty Keras and tlkit
+    caches: downloads and caches run as on a first visit), its file server, the stand-in sources table and the
+    environment notebook kernels inherit; everything restored on exit. Yields the run folder. Stand-in models
+    are kept in ``models`` (default ``root/models``) between runs."""
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    server = serve(run_dir / "http")
+    env = {ENV: str(run_dir), "TLKIT_PROFILE": "full", "KERAS_HOME": str(run_dir / "keras_home"),
+           "TLKIT_CACHE": str(run_dir / "cache"), "TLKIT_STRICT_CLAIMS": "0", "IPYTHONDIR": str(run_dir / "ipython"),
+           _sources.ENV: str(run_dir / "sources.json")}
+    saved = {k: os.environ.get(k) for k in env}
     try:
-        os.environ.update(environment(root, server.server_address[1]))
-        return run(which, profile="full", out_root=out_root, timeout=timeout)
+        (run_dir / "http").mkdir(exist_ok=True)
+        (run_dir / "keras_home").mkdir()
+        (run_dir / "cache").mkdir()
+        write_sources(run_dir, f"http://127.0.0.1:{server.server_address[1]}", models or root / "models")
+        write_kernel_startup(run_dir / "ipython")
+        os.environ.update(env)
+        yield run_dir
     finally:
         server.shutdown()
         for k, v in saved.items():
@@ -369,3 +409,38 @@ def rehearse(which=(), root: str | Path | None = None, out_root: str = "runs", t
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def nonfinite_claims(results_dir: str | Path) -> list[str]:
+    """``notebook: claim = value`` for every recorded claim whose value is not a finite number."""
+    bad = []
+    for f in sorted(Path(results_dir).glob("*.json")):
+        data = json.loads(f.read_text())
+        for name, c in data.get("claims", {}).items():
+            v = c.get("value")
+            if not isinstance(v, (int, float)) or not math.isfinite(v):
+                bad.append(f"{f.stem}: {name} = {v}")
+    return bad
+
+
+def rehearse(which=(), root: str | Path | None = None, out_root: str = "runs", timeout: int = 900) -> int:
+    """Run notebooks through the full code paths with local stand-ins (see the module docstring); 0 when every
+    notebook ran without an error and every claim value is a finite number (claims are not asserted)."""
+    from .runner import run
+
+    with rehearsing(root or Path(out_root) / "rehearsal"):
+        saved = os.environ.get("TLKIT_RESULTS_DIR")
+        try:
+            code = run(which, profile="full", out_root=out_root, timeout=timeout)
+            results = os.environ.get("TLKIT_RESULTS_DIR")      # set by run(): this run's results folder
+        finally:
+            if saved is None:
+                os.environ.pop("TLKIT_RESULTS_DIR", None)
+            else:
+                os.environ["TLKIT_RESULTS_DIR"] = saved
+    bad = nonfinite_claims(results) if results else []
+    if bad:
+        print("rehearsal FAILED: claim values that are not finite numbers: " + "; ".join(bad))
+        return code or 1
+    return code

