@@ -203,6 +203,14 @@ PROBE_CS: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
 PROBE_DEFAULT_C = 0.1
 
 
+def _one_blas_thread():
+    """A context in which NumPy/SciPy's BLAS uses one thread: the probes' matrices are tiny, and on a busy machine
+    BLAS threads spin-waiting for each other cost 10-50x more CPU time than the fit itself."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _probe_model(c: float):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -236,7 +244,8 @@ def choose_probe_c(features_train: np.ndarray, y_train: np.ndarray, cs: Sequence
     if k < 2 or len(cs) == 1:
         return PROBE_DEFAULT_C if k < 2 else cs[0]
     split = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    scores = [cross_val_score(_probe_model(c), features_train, y_train, cv=split).mean() for c in cs]
+    with _one_blas_thread():
+        scores = [cross_val_score(_probe_model(c), features_train, y_train, cv=split).mean() for c in cs]
     return cs[int(np.argmax(scores))]       # argmax keeps the first (smallest C) of equal scores
 
 
@@ -266,5 +275,6 @@ def linear_probe_cv(features_train: np.ndarray, y_train: np.ndarray, features_te
             raise ValueError(f"c must be a positive number or 'cv', got {c!r}")
         c = choose_probe_c(features_train, y_train)
     clf = _probe_model(float(c))
-    clf.fit(features_train, y_train)
-    return float(clf.score(features_test, y_test)), float(c)
+    with _one_blas_thread():
+        clf.fit(features_train, y_train)
+        return float(clf.score(features_test, y_test)), float(c)
