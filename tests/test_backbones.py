@@ -74,3 +74,61 @@ def test_resnet50_finds_weights_cached_under_keras_home(monkeypatch, tmp_path):
     monkeypatch.setattr(keras.applications, "ResNet50", fake_resnet)
     with pytest.raises(Loaded):          # went on to load the cached weights instead of failing offline
         backbones._resnet50("imagenet", 32)
+
+
+def _photos(n=24, size=64, seed=0):
+    """Smooth random colour images (0..255): blurred noise, so neighbouring pixels correlate as in photos."""
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 255, size=(n, size // 8, size // 8, 3))
+    return np.repeat(np.repeat(small, 8, axis=1), 8, axis=2).astype("float32")
+
+
+def _feature_scale(features):
+    return float(np.abs(features).mean()), float(features.std(axis=0).mean())
+
+
+def test_untouched_untrained_efficientnet_is_dead():
+    # BatchNorm in inference mode with its initial statistics (0/1) shrinks the signal block after block
+    import keras
+
+    keras.utils.set_random_seed(0)
+    dead = backbones.image_backbone("efficientnet_lite0", pretrained=False, image_size=64)
+    size, spread = _feature_scale(np.asarray(dead.model(_photos(), training=False)))
+    assert size < 1e-6 and spread < 1e-6
+
+
+def test_untrained_twin_is_alive_on_the_training_images_and_new_ones():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    twin = backbones.untrained_twin(_photos(seed=0), "efficientnet_lite0", image_size=64)
+    assert not twin.pretrained and "BatchNorm statistics of 24 training images" in twin.source
+    for seed in (0, 1):                              # the training images, and images it never saw
+        f = np.asarray(twin.model(_photos(seed=seed), training=False))
+        size, spread = _feature_scale(f)
+        assert np.isfinite(f).all() and size > 1e-2 and spread > 1e-2
+        assert (f.std(axis=0) > 1e-3).mean() > 0.5     # most features vary across images, not a few
+    w = twin.model.get_layer("stem_conv").get_weights()[0]
+    assert 0.01 < w.std() < 1.0                      # weights untouched: the standard random initialisation
+
+
+def test_reestimate_batchnorm_gives_the_data_statistics():
+    import keras
+
+    inp = keras.Input((4, 4, 3))
+    bn = keras.layers.BatchNormalization(momentum=0.99, name="bn")
+    model = keras.Model(inp, keras.layers.GlobalAveragePooling2D()(bn(inp)))
+    bn.trainable = False
+    x = np.random.default_rng(0).uniform(0, 255, size=(10, 4, 4, 3)).astype("float32")
+    assert backbones.reestimate_batchnorm(model, x, batch_size=3) == 1     # 4 batches of 3, 3, 3, 1 images
+    mean, var = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 1, 2)), rtol=1e-5)
+    assert bn.momentum == 0.99 and bn.trainable is False                    # settings restored
+    assert np.all(var > 100)                                               # no longer the initial 1.0
+    backbones.reestimate_batchnorm(model, x, batch_size=10)                 # one batch: exactly the data's
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), x.var(axis=(0, 1, 2)), rtol=1e-4)
+    with pytest.raises(ValueError, match="batch_size"):
+        backbones.reestimate_batchnorm(model, x, batch_size=1)
+    plain = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()])
+    with pytest.raises(ValueError, match="no BatchNormalization"):
+        backbones.reestimate_batchnorm(plain, x)

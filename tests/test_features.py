@@ -120,3 +120,16 @@ def test_float_images_in_0_255_are_accepted(bb):
     x = _images()
     assert np.allclose(features.extract_features(bb, x.astype(np.float32), cache=False),
                        features.extract_features(bb, x, cache=False), atol=1e-5)
+
+
+def test_probe_backbones_cv_choice_ignores_test_labels(bb, tmp_cache):
+    from tlkit.data import ImageTask
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, size=(40, 28, 28, 1)).astype("uint8")
+    y = np.arange(40) % 2
+    task = ImageTask("t", x, y, x[:20], y[:20], ("a", "b"))
+    permuted = ImageTask("t", x, y, x[:20], np.random.default_rng(1).permutation(y[:20]), ("a", "b"))
+    rows = features.probe_backbones({"a": bb}, task, labels_per_class=5, seeds=[0, 1], c="cv")
+    rows_p = features.probe_backbones({"a": bb}, permuted, labels_per_class=5, seeds=[0, 1], c="cv")
+    assert [r["C"] for r in rows] == [r["C"] for r in rows_p]

@@ -93,3 +93,34 @@ def test_compile_classifier_traces_the_training_step_once():
     hist = model.fit(x, np.arange(40) % 3, epochs=2, batch_size=16, verbose=0)
     assert len(traces) == 1
     assert set(hist.history) == {"loss", "accuracy"}
+
+
+def test_choose_probe_c_sees_only_training_data():
+    import inspect
+
+    # the selector has no way to receive test data: its parameters are the training features and labels only
+    params = set(inspect.signature(train.choose_probe_c).parameters)
+    assert params == {"features_train", "y_train", "cs", "folds", "seed"}
+    x, y = _blobs(n=30, dim=40, classes=3, seed=1)
+    c1 = train.choose_probe_c(x, y)
+    assert c1 in train.PROBE_CS
+    # with one example per class there is nothing to cross-validate: the fixed default
+    assert train.choose_probe_c(x[:3], y[:3]) == train.PROBE_DEFAULT_C
+    with pytest.raises(ValueError, match="2 classes"):
+        train.choose_probe_c(x, y * 0)
+    with pytest.raises(ValueError, match="cs"):
+        train.choose_probe_c(x, y, cs=[0.0])
+
+
+def test_linear_probe_cv_choice_ignores_permuted_test_labels():
+    x, y = _blobs(n=90, dim=30, classes=3, seed=2)
+    x_tr, y_tr, x_te, y_te = x[:30], y[:30], x[30:], y[30:]
+    acc, c = train.linear_probe_cv(x_tr, y_tr, x_te, y_te)
+    perm = np.random.default_rng(0).permutation(y_te)
+    acc_p, c_p = train.linear_probe_cv(x_tr, y_tr, x_te, perm)
+    assert c_p == c and c == train.choose_probe_c(x_tr, y_tr)   # the choice is the same ...
+    assert acc > 0.9 and acc_p < acc                             # ... only the reported score moved
+    assert train.linear_probe(x_tr, y_tr, x_te, y_te, c="cv") == acc
+    with pytest.raises(ValueError, match="'cv'"):
+        train.linear_probe(x_tr, y_tr, x_te, y_te, c="auto")
+

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import net
 from .profile import budget, get_profile
 from .sources import source
@@ -148,6 +150,73 @@ def image_backbone(name: str | None = None, pretrained: bool = True, weights: st
         return _efficientnet_lite0(pretrained, size)
     w = weights if weights is not None else ("imagenet" if pretrained else None)
     return _resnet50(w, budget().image_size)
+
+
+def _batchnorm_layers(model) -> list:
+    """Every BatchNormalization layer of ``model``, nested models included, in order."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out.extend(_batchnorm_layers(layer))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            out.append(layer)
+    return out
+
+
+def reestimate_batchnorm(model, images: np.ndarray, batch_size: int = 128) -> int:
+    """Replace the moving statistics of every BatchNorm layer of ``model`` by those of ``images``, in place.
+
+    The images run forward once in training mode (each BatchNorm normalises with the statistics of its batch);
+    each layer's moving mean and variance become the average of those batch statistics, weighted by batch size
+    (one batch holding every image gives exactly the statistics of the data). No labels, no gradients: the
+    weights and the BatchNorm scale/offset are untouched. Returns the number of BatchNorm layers updated.
+
+    A freshly initialised network needs this before it is used in inference mode: its moving statistics start
+    at mean 0 / variance 1, which match no real activations, so the signal shrinks (or grows) layer after layer.
+    Pass TRAINING images only: the statistics become part of the model.
+    """
+    from .data import check_images
+
+    check_images(images, what="reestimate_batchnorm images")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
+        raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+    bns = _batchnorm_layers(model)
+    if not bns:
+        raise ValueError(f"reestimate_batchnorm: {getattr(model, 'name', model)!r} has no BatchNormalization layer")
+    saved = [(bn, bn.momentum, bn.trainable) for bn in bns]
+    seen = 0
+    try:
+        for bn in bns:
+            bn.trainable = True            # a frozen BatchNorm ignores training=True (Keras 3)
+        for start in range(0, len(images), batch_size):
+            batch = np.asarray(images[start:start + batch_size], dtype="float32")
+            for bn in bns:                 # new = old * seen / (seen + b) + batch * b / (seen + b): a running mean
+                bn.momentum = seen / (seen + len(batch))
+            model(batch, training=True)    # eager call: every layer reads its momentum now
+            seen += len(batch)
+    finally:
+        for bn, momentum, trainable in saved:
+            bn.momentum, bn.trainable = momentum, trainable
+    return len(bns)
+
+
+def untrained_twin(images: np.ndarray, name: str | None = None, image_size: int | None = None,
+                   batch_size: int = 128) -> Backbone:
+    """The pretrained backbone's untrained twin, *alive*: same architecture, standard random initialisation,
+    and BatchNorm statistics re-estimated on ``images`` (:func:`reestimate_batchnorm`; pass the TRAINING images).
+
+    ``image_backbone(name, pretrained=False)`` alone keeps BatchNorm's initial statistics (mean 0, variance 1);
+    in inference mode its features are then numerically almost zero (EfficientNet-Lite0: mean |x| ~ 1e-12).
+    After re-estimation every BatchNorm output has the scale its layer was designed for, and the features are
+    those of a random network fed real data - the fair "what does pretraining add?" comparison.
+    """
+    bb = image_backbone(name, pretrained=False, image_size=image_size)
+    n = reestimate_batchnorm(bb.model, images, batch_size=batch_size)
+    bb.name = f"{bb.name}-bn{len(images)}"     # a different cache key from the dead twin's
+    bb.source = f"random initialisation (untrained), BatchNorm statistics of {len(images)} training images ({n} layers)"
+    return bb
 
 
 def classifier(backbone: Backbone, num_classes: int, dropout: float = 0.2, name: str = "classifier"):

@@ -60,14 +60,16 @@ def extract_features(backbone: Backbone, images: np.ndarray, batch_size: int = 2
 
 
 def probe_backbones(backbones: dict[str, Backbone], task, labels_per_class: int, seeds, n_test: int | None = 2000,
-                    cache: bool = True) -> list[dict]:
+                    cache: bool = True, c: float | str = 0.1) -> list[dict]:
     """Linear-probe accuracy of several frozen backbones on ``task``: how useful is each one's features?
 
     For every seed, ``labels_per_class`` training images per class are drawn (the same images for every
     backbone), a standardised logistic regression (:func:`tlkit.train.linear_probe`) is fitted on their
-    features and tested on the first ``n_test`` test images. Returns one row per (backbone, seed).
+    features and tested on the first ``n_test`` test images. ``c``: its inverse L2 strength, or ``"cv"``: chosen
+    by cross-validation inside the drawn training images (:func:`tlkit.train.choose_probe_c`), never on the test
+    images. Returns one row per (backbone, seed), with the ``C`` used.
     """
-    from .train import linear_probe
+    from .train import linear_probe_cv
 
     if not backbones:
         raise ValueError("probe_backbones: expected at least one backbone")
@@ -81,6 +83,7 @@ def probe_backbones(backbones: dict[str, Backbone], task, labels_per_class: int,
         f_test = extract_features(bb, x_test, cache=cache, progress=False)
         for seed in seeds:
             idx = task.few_per_class(labels_per_class, seed=seed)
-            rows.append({"backbone": name, "seed": seed, "labels/class": labels_per_class,
-                         "accuracy": linear_probe(f_train[idx], task.y_train[idx], f_test, y_test)})
+            acc, c_used = linear_probe_cv(f_train[idx], task.y_train[idx], f_test, y_test, c=c)
+            rows.append({"backbone": name, "seed": seed, "labels/class": labels_per_class, "accuracy": acc,
+                         "C": c_used})
     return rows

@@ -320,14 +320,17 @@ class HubLayer(keras.layers.Layer):
 
 # ------------------------------------------------------------------------------------- heads over seeds
 def head_comparison(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np.ndarray, y_test: np.ndarray,
-                    num_classes: int, labels_per_class: Sequence[int], seeds: Sequence[int], c: float = 0.1) -> list[dict]:
+                    num_classes: int, labels_per_class: Sequence[int], seeds: Sequence[int],
+                    c: float | str = 0.1) -> list[dict]:
     """The same linear softmax head on each named feature set ``{name: (train, test)}``, over labels per class and
     seeds. The head is :func:`tlkit.train.linear_probe` (standardised logistic regression, L2 strength ``1 / c``):
     the model of a ``Dense(softmax)`` head, fitted by a solver that is fast and reliable on a few dozen examples.
     For every (k, seed) the same ``k`` labelled examples per class are drawn for every feature set.
+    ``c="cv"`` chooses C for every feature set and draw by cross-validation inside the drawn examples
+    (:func:`tlkit.train.choose_probe_c`; the test labels only score), and adds a column ``"C (<name>)"`` with it.
     Returns one row per (k, seed) with each feature set's test accuracy."""
     from .data import few_per_class
-    from .train import linear_probe
+    from .train import linear_probe_cv
 
     if not isinstance(features, dict) or not features:
         raise ValueError("features: expected a dict of at least one named (train, test) pair")
@@ -348,7 +351,9 @@ def head_comparison(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train:
             idx = few_per_class(y_train, k, seed=seed, num_classes=num_classes)
             row: dict = {"labels/class": k, "seed": seed}
             for name, (a, b) in features.items():
-                row[name] = linear_probe(np.asarray(a)[idx], y_train[idx], np.asarray(b), y_test, c=c)
+                row[name], c_used = linear_probe_cv(np.asarray(a)[idx], y_train[idx], np.asarray(b), y_test, c=c)
+                if c == "cv":
+                    row[f"C ({name})"] = c_used
             rows.append(row)
     return rows
 

@@ -197,13 +197,72 @@ def learning_curve(features_train: np.ndarray, features_test: np.ndarray, x_trai
     return rows
 
 
-def linear_probe(features_train: np.ndarray, y_train: np.ndarray, features_test: np.ndarray,
-                 y_test: np.ndarray, c: float = 0.1) -> float:
-    """Accuracy of a standardised logistic regression on frozen features: how much a layer "knows"."""
+#: the regularisation strengths :func:`choose_probe_c` tries (C = 1 / L2 strength, on standardised features)
+PROBE_CS: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+#: the C used when the labelled examples are too few to cross-validate (one per class): fixed in advance
+PROBE_DEFAULT_C = 0.1
+
+
+def _one_blas_thread():
+    """A context in which NumPy/SciPy's BLAS uses one thread: the probes' matrices are tiny, and on a busy machine
+    BLAS threads spin-waiting for each other cost 10-50x more CPU time than the fit itself."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _probe_model(c: float):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
+
+
+def choose_probe_c(features_train: np.ndarray, y_train: np.ndarray, cs: Sequence[float] = PROBE_CS,
+                   folds: int = 5, seed: int = 0) -> float:
+    """The linear probe's C chosen by stratified k-fold cross-validation INSIDE the labelled training examples.
+
+    It sees only the training features and labels (there is no test argument): the test set cannot influence the
+    choice. Folds = ``min(folds, smallest class count)``; with one example per class there is nothing to
+    cross-validate and :data:`PROBE_DEFAULT_C` (fixed in advance) is returned. Ties go to the smaller C (the
+    stronger regularisation). The scaler is fitted inside each fold, as in the final probe.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    features_train, y_train = np.asarray(features_train), np.asarray(y_train)
+    cs = sorted(float(c) for c in cs)
+    if not cs or any(not np.isfinite(c) or c <= 0 for c in cs):
+        raise ValueError(f"cs: expected positive finite values, got {cs}")
+    if features_train.ndim != 2 or len(features_train) != len(y_train):
+        raise ValueError(f"choose_probe_c: expected (n, dim) features matching {len(y_train)} labels, "
+                         f"got {features_train.shape}")
+    counts = np.unique(y_train, return_counts=True)[1]
+    if len(counts) < 2:
+        raise ValueError("choose_probe_c: the training labels must contain at least 2 classes")
+    k = min(int(folds), int(counts.min()))
+    if k < 2 or len(cs) == 1:
+        return PROBE_DEFAULT_C if k < 2 else cs[0]
+    split = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    with _one_blas_thread():
+        scores = [cross_val_score(_probe_model(c), features_train, y_train, cv=split).mean() for c in cs]
+    return cs[int(np.argmax(scores))]       # argmax keeps the first (smallest C) of equal scores
+
+
+def linear_probe(features_train: np.ndarray, y_train: np.ndarray, features_test: np.ndarray,
+                 y_test: np.ndarray, c: float | str = 0.1) -> float:
+    """Accuracy of a standardised logistic regression on frozen features: how much a layer "knows".
+
+    ``c``: the inverse L2 strength, or ``"cv"`` to choose it by cross-validation inside the training examples
+    (:func:`choose_probe_c`; the test set is only scored). :func:`linear_probe_cv` also returns the chosen C.
+    """
+    return linear_probe_cv(features_train, y_train, features_test, y_test, c=c)[0]
+
+
+def linear_probe_cv(features_train: np.ndarray, y_train: np.ndarray, features_test: np.ndarray,
+                    y_test: np.ndarray, c: float | str = "cv") -> tuple[float, float]:
+    """``(test accuracy, C used)`` of :func:`linear_probe`; with ``c="cv"`` C is chosen on the training examples
+    by :func:`choose_probe_c` before the test features are touched."""
     features_train, features_test = np.asarray(features_train), np.asarray(features_test)
     if features_train.ndim != 2 or features_test.ndim != 2 or len(features_train) == 0 or len(features_test) == 0:
         raise ValueError("linear_probe: expected non-empty (n, dim) feature arrays for train and test")
@@ -211,6 +270,11 @@ def linear_probe(features_train: np.ndarray, y_train: np.ndarray, features_test:
         raise ValueError(f"linear_probe: train has {features_train.shape[1]} features, test {features_test.shape[1]}")
     if len(np.unique(y_train)) < 2:
         raise ValueError("linear_probe: the training labels must contain at least 2 classes")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
-    clf.fit(features_train, y_train)
-    return float(clf.score(features_test, y_test))
+    if isinstance(c, str):
+        if c != "cv":
+            raise ValueError(f"c must be a positive number or 'cv', got {c!r}")
+        c = choose_probe_c(features_train, y_train)
+    clf = _probe_model(float(c))
+    with _one_blas_thread():
+        clf.fit(features_train, y_train)
+        return float(clf.score(features_test, y_test)), float(c)
