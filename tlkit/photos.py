@@ -118,6 +118,19 @@ def photo_task(image_size: int = 96, background: int = 127) -> ImageTask:
                      tuple(PHOTO_CLASSES))
 
 
+def photo_groups(split: str = "train") -> np.ndarray:
+    """The group (:func:`photo_group`) of every picture of :func:`photo_task`'s ``split``, in the task's order: a
+    validation split carved from the training photos keeps each group on one side."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = stamps_dir()
+    out: list[str] = []
+    for folder in PHOTO_CLASSES.values():
+        train, test = grouped_split(_files(root / folder), root)
+        out += [photo_group(f, root) for f in (train if split == "train" else test)]
+    return np.array(out)
+
+
 def heldout_photos(image_size: int = 96, background: int = 127) -> np.ndarray:
     """Pictures of other topics (town, desserts, dishes, music, sports, ...): never a class, never trained on."""
     root = stamps_dir()

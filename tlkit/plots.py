@@ -193,14 +193,15 @@ def stage_history(history, others: dict | None = None, title: str = "", marker: 
     return fig
 
 
-def unfreeze_sweep(rows: Sequence[dict], title: str = ""):
-    """Target accuracy and seconds per epoch for each unfreeze setting (rows of :func:`tlkit.finetune.unfreeze_sweep`)."""
+def unfreeze_sweep(rows: Sequence[dict], title: str = "", accuracy_label: str = "target test accuracy"):
+    """Target accuracy and seconds per epoch for each unfreeze setting (rows of :func:`tlkit.finetune.unfreeze_sweep`);
+    ``accuracy_label`` names the split the accuracy was measured on."""
     plt = _plt()
     if not rows:
         raise ValueError("unfreeze_sweep: no rows to plot")
     labels = [f"{r['setting']}\n{r['trainable_params']:,} trainable" for r in rows]
     fig, (ax_acc, ax_sec) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, key, ylabel, fmt in ((ax_acc, "accuracy", "target test accuracy", "{:.3f}"),
+    for ax, key, ylabel, fmt in ((ax_acc, "accuracy", accuracy_label, "{:.3f}"),
                                  (ax_sec, "seconds_per_epoch", "seconds per epoch", "{:.2f}")):
         vals = [float(r[key]) for r in rows]
         rects = ax.bar(range(len(rows)), vals, color=plt.cm.viridis(np.linspace(0.2, 0.8, len(rows))))
