@@ -121,8 +121,11 @@ class Budget:
     da_batch_size: int = 64
     da_target_labels: int = 10                  # labelled target examples per class (mixed batches)
     da_target_fraction: float = 0.25            # share of target examples in each mixed batch
-    da_lambda_max: float = 0.3                  # DANN: gradient-reversal strength at the end of the ramp
-    da_coral_weight: float = 1.0                # Deep CORAL: weight of the covariance loss
+    # Every choice below is made on the labelled target *validation* images (da_target_labels per class, drawn
+    # from the target train split; the same images mixed batches trains on), never on the target test set:
+    da_lambda_grid: tuple[float, ...] = (0.1, 0.3, 1.0)   # DANN: lambda_max candidates (end of Ganin's ramp)
+    da_coral_grid: tuple[float, ...] = (0.1, 1.0, 10.0)   # Deep CORAL: covariance-loss weight candidates
+    da_checkpoint_every: int = 100              # stopping-step candidates: every 100 steps and the last step
     da_seeds: tuple[int, ...] = (0,)            # seeds run in the notebook
     da_sweep: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # degradation strengths of the sweep
     da_tsne_points: int = 200                   # per domain, in the t-SNE picture
