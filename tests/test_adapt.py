@@ -238,10 +238,14 @@ def _tiny_pair():
 
 def test_compare_methods_runs_every_method_on_the_same_target_test_set():
     dd = _tiny_pair()
-    b = replace(profile.budget("quick"), da_steps=2, da_batch_size=8, da_target_labels=2)
+    b = replace(profile.budget("quick"), da_steps=2, da_batch_size=8, da_target_labels=2, da_lambda_grid=(0.3,),
+                da_coral_grid=(1.0,))
     run = adapt.compare_methods(dd, seed=0, budget=b)
     assert list(run.accuracy) == list(adapt.METHODS)
     assert all(0.0 <= v <= 1.0 for v in run.accuracy.values()) and run.n_target_labels == 6
+    assert all(0.0 <= v <= 1.0 for v in run.train_accuracy.values())
+    assert np.isnan(run.val_accuracy["mixed batches"]) and np.isnan(run.val_accuracy["oracle"])
+    assert run.chosen()["DANN"] == {"lambda_max": 0.3, "step": 2}
     with pytest.raises(ValueError, match="include .source-only."):
         adapt.compare_methods(dd, budget=b, methods=("AdaBN",))
     with pytest.raises(ValueError, match="unknown methods"):
@@ -307,3 +311,88 @@ def test_degrade_keeps_a_float_dtype_and_rejects_0_1_images():
         adapt.degrade(x / 255.0, 0.5)
     with pytest.raises(ValueError, match="NaN"):
         adapt.degrade(np.full((2, 28, 28, 1), np.nan, np.float32), 0.5)
+
+
+# ---------------------------------------------------------------------------------- choosing on validation
+def test_pick_best_takes_the_highest_and_the_earliest_of_ties():
+    rows = [{"w": 0.1, "step": 1, "val_accuracy": 0.5}, {"w": 0.1, "step": 2, "val_accuracy": 0.7},
+            {"w": 1.0, "step": 1, "val_accuracy": 0.7}]
+    assert adapt.pick_best(rows) == rows[1]
+    with pytest.raises(ValueError, match="no candidate"):
+        adapt.pick_best([])
+    with pytest.raises(ValueError, match="non-finite"):
+        adapt.pick_best([{"val_accuracy": float("nan")}])
+
+
+def test_is_checkpoint_every_k_steps_and_the_last():
+    assert [s for s in range(1, 8) if adapt.is_checkpoint(s, 7, 3)] == [3, 6, 7]
+    assert [s for s in range(1, 8) if adapt.is_checkpoint(s, 7, 0)] == [7]
+
+
+def test_training_loops_call_on_checkpoint_at_the_checkpoints():
+    xs, xt = _images(16, 12, 12), _images(12, 12, 12, seed=2)
+    ys = np.arange(16) % 3
+    seen = {"dann": [], "coral": [], "plain": []}
+    adapt.train_dann(_tiny_extractor, xs, ys, xt, 3, steps=5, batch_size=8, checkpoint_every=2,
+                     on_checkpoint=lambda s, m: seen["dann"].append(s))
+    adapt.train_coral(_tiny_extractor, xs, ys, xt, 3, steps=5, batch_size=8, checkpoint_every=2,
+                      on_checkpoint=lambda s, m: seen["coral"].append(s))
+    adapt.train_classifier(_tiny_extractor, xs, ys, 3, steps=6, batch_size=8, checkpoint_every=4,
+                           on_checkpoint=lambda s, m: seen["plain"].append(s))   # 2 steps/epoch x 3 epochs
+    assert seen == {"dann": [2, 4, 5], "coral": [2, 4, 5], "plain": [4, 6]}
+
+
+def test_validation_watch_keeps_the_best_weights_and_leaves_the_model_as_trained():
+    xs = _images(40, 12, 12)
+    m = adapt.train_classifier(_tiny_extractor, xs, np.arange(40) % 3, 3, steps=2, batch_size=8)
+    xt = np.full((30, 12, 12, 1), 200, np.uint8)
+    watch = adapt.ValidationWatch(xt[:6], np.arange(6) % 3, xt, {"plain": False, "adabn": True})
+    before = [w.copy() for w in m.get_weights()]
+    watch.observe(m, 1, {"w": 1.0})
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)          # the AdaBN variant is measured, then undone
+    sel = watch.selection("adabn")
+    assert (sel.step, sel.params) == (1, {"w": 1.0}) and sel.model is not m and len(sel.table) == 1
+    np.testing.assert_allclose(np.array(adapt.batchnorm_layers(sel.model)[0].moving_mean),
+                               np.array(adapt.batchnorm_layers(adapt.adabn(m, xt))[0].moving_mean), rtol=1e-5)
+
+
+def test_best_on_validation_reads_validation_accuracy_only():
+    sel = {m: adapt.Selection(m, {}, 1, v) for m, v in zip(adapt.LABEL_FREE, (0.6, 0.8, 0.8, 0.7))}
+    assert adapt.best_on_validation(sel) == "DANN, no AdaBN"                       # first of the tie
+    other = {m: adapt.Selection(m, {}, 1, v) for m, v in zip(adapt.LABEL_FREE, (0.9, 0.1, 0.1, 0.1))}
+    assert adapt.best_on_validation([sel, other]) == "AdaBN"                          # mean over seeds: 0.75
+
+
+def test_choices_never_see_the_target_test_labels(monkeypatch):
+    """Permuting the target test labels changes nothing that was chosen; the test split never reaches the
+    selecting function (only compare_methods reads it, after the choice)."""
+    import inspect
+
+    assert not [p for p in inspect.signature(adapt.select_methods).parameters if "test" in p]
+    dd = _tiny_pair()
+    b = replace(profile.budget("quick"), da_steps=4, da_batch_size=8, da_target_labels=2, da_checkpoint_every=2,
+                da_lambda_grid=(0.1, 1.0), da_coral_grid=(0.1, 10.0))
+    real = adapt.select_methods
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adapt, "select_methods", spy)
+    methods = ("source-only", "AdaBN", "DANN, no AdaBN", "DANN", "CORAL")
+    first = adapt.compare_methods(dd, seed=0, budget=b, methods=methods)
+    perm = np.random.default_rng(0).permutation(len(dd.yt_test))
+    shuffled = replace(dd, target=replace(dd.target, y_test=dd.yt_test[perm][::-1].copy()))
+    assert not np.array_equal(shuffled.yt_test, dd.yt_test)
+    second = adapt.compare_methods(shuffled, seed=0, budget=b, methods=methods)
+    assert first.chosen() == second.chosen()
+    assert {m: s.table for m, s in first.selection.items()} == {m: s.table for m, s in second.selection.items()}
+    assert adapt.best_on_validation(first.selection) == adapt.best_on_validation(second.selection)
+    for args, kwargs in calls:                       # neither the test images nor the test labels went in
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, np.ndarray):
+                for test_part in (dd.xt_test, dd.yt_test, shuffled.yt_test, dd.xs_test, dd.ys_test):
+                    assert value is not test_part and not (value.shape == test_part.shape
+                                                           and np.array_equal(value, test_part))

@@ -326,13 +326,46 @@ def adabn(model, x_target, batch_size=512, inplace=False):
 
 
 def train_classifier(make_extractor: Callable[[], object], x: np.ndarray, y: np.ndarray, num_classes: int,
-                     steps: int = 400, batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0):
-    """Source-only / oracle: ``classifier_on(make_extractor())`` trained on ``(x, y)`` for ``steps`` steps."""
-    from .train import train_from_scratch
+                     steps: int = 400, batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0,
+                     checkpoint_every: int = 0, on_checkpoint: Callable[[int, object], None] | None = None):
+    """Source-only / oracle: ``classifier_on(make_extractor())`` trained on ``(x, y)`` for about ``steps`` steps
+    (whole epochs, as :func:`tlkit.train.train_from_scratch`: the same numbers).
+
+    With ``on_checkpoint``, ``on_checkpoint(step, model)`` runs every ``checkpoint_every`` steps and after the
+    last one (to choose the stopping step on validation data).
+    """
+    import keras
+
+    from .train import compile_classifier, train_from_scratch
 
     check_labels(y, num_classes, n=len(x), what="train_classifier labels")
-    return train_from_scratch(lambda: classifier_on(make_extractor(), num_classes), x, y, steps=steps,
-                              batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    build = lambda: classifier_on(make_extractor(), num_classes)  # noqa: E731
+    if on_checkpoint is None:
+        return train_from_scratch(build, x, y, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                                  seed=seed)
+    set_seed(seed)
+    model = compile_classifier(build(), learning_rate)
+    steps_per_epoch = int(np.ceil(len(x) / batch_size))
+    epochs = max(1, int(round(steps / steps_per_epoch)))
+    total = epochs * steps_per_epoch
+
+    class Checkpoints(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if is_checkpoint(self.step, total, checkpoint_every):
+                on_checkpoint(self.step, self.model)
+
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=[Checkpoints()])
+    return model
+
+
+def is_checkpoint(step: int, total: int, every: int) -> bool:
+    """Checkpoints fall every ``every`` steps and on the last step (``every`` <= 0: the last step only)."""
+    return step == total or (every > 0 and step % every == 0)
 
 
 def train_mixed(make_extractor: Callable[[], object], x_source, y_source, x_target, y_target, num_classes: int,
@@ -486,7 +519,7 @@ def dann_train_step(model, optimizer, n_source, domain_weight=1.0):
 
 def train_dann(make_extractor, x_source, y_source, x_target, num_classes, steps=600, batch_size=64,
                lambda_max=0.3, gamma=10.0, learning_rate=1e-3, domain_hidden=(256, 256), domain_weight=1.0,
-               target_bn=True, seed=0, return_history=False):
+               target_bn=True, seed=0, return_history=False, checkpoint_every=0, on_checkpoint=None):
     """Train a DANN: labelled source + *unlabelled* target, never a target label.
 
     What makes it work (each is a parameter):
@@ -502,6 +535,8 @@ def train_dann(make_extractor, x_source, y_source, x_target, num_classes, steps=
 
     Returns the two-output model (and with ``return_history`` the per-step ``lambda``, ``label_loss`` and
     ``domain_loss``; a domain loss near log 2 = 0.69 means the domain head cannot tell the domains apart).
+    With ``on_checkpoint``, ``on_checkpoint(step, model)`` runs every ``checkpoint_every`` steps and after the
+    last one, before the final AdaBN pass (to choose the stopping step on validation data).
     """
     import keras
     import tensorflow as tf
@@ -522,13 +557,16 @@ def train_dann(make_extractor, x_source, y_source, x_target, num_classes, steps=
         history["lambda"].append(lam)
         history["label_loss"].append(float(label_loss))
         history["domain_loss"].append(float(domain_loss))
+        if on_checkpoint is not None and is_checkpoint(i + 1, batches.steps, checkpoint_every):
+            on_checkpoint(i + 1, model)   # e.g. measure on validation data, keep the best step's weights
     if target_bn:
         adabn(model, x_target, inplace=True)   # AdaBN: target BatchNorm statistics for inference
     return (model, history) if return_history else model
 
 
 def _fit_two_domains(model, mb: MixedBatches, align: Callable, learning_rate: float,
-                     per_domain_bn: bool = True) -> dict:
+                     per_domain_bn: bool = True, checkpoint_every: int = 0,
+                     on_checkpoint: Callable[[int, object], None] | None = None) -> dict:
     """The Deep CORAL training loop (DANN's, with an alignment loss in place of the domain head).
 
     Each batch of ``mb`` holds labelled source rows first, then unlabelled target rows. Per step:
@@ -560,10 +598,12 @@ def _fit_two_domains(model, mb: MixedBatches, align: Callable, learning_rate: fl
         return label_loss, align_loss
 
     history: dict[str, list[float]] = {"label_loss": [], "align_loss": []}
-    for xb, yb, _ in mb.batches():
+    for i, (xb, yb, _) in enumerate(mb.batches()):
         lab, ali = train_step(tf.convert_to_tensor(xb), tf.convert_to_tensor(yb))
         history["label_loss"].append(float(lab))
         history["align_loss"].append(float(ali))
+        if on_checkpoint is not None and is_checkpoint(i + 1, mb.steps, checkpoint_every):
+            on_checkpoint(i + 1, model)
     return history
 
 
@@ -587,12 +627,13 @@ def coral_loss(features_source, features_target):
 def train_coral(make_extractor: Callable[[], object], x_source, y_source, x_target, num_classes: int,
                 steps: int = 600, batch_size: int = 64, coral_weight: float = 1.0,
                 learning_rate: float = 1e-3, per_domain_bn: bool = True, target_bn: bool = True,
-                seed: int = 0, return_history: bool = False):
+                seed: int = 0, return_history: bool = False, checkpoint_every: int = 0,
+                on_checkpoint: Callable[[int, object], None] | None = None):
     """Deep CORAL (Sun & Saenko, 2016): label loss on the source half of every balanced batch +
     ``coral_weight`` x :func:`coral_loss` between the source and target halves' features.
 
-    BatchNorm is handled as in :func:`train_dann` (``per_domain_bn``, ``target_bn``).
-    Returns a model with outputs ``{"label", "features"}``.
+    BatchNorm is handled as in :func:`train_dann` (``per_domain_bn``, ``target_bn``); ``on_checkpoint`` too
+    (called before the final AdaBN pass). Returns a model with outputs ``{"label", "features"}``.
     """
     import keras
 
@@ -606,7 +647,7 @@ def train_coral(make_extractor: Callable[[], object], x_source, y_source, x_targ
     feats = extractor(inp)
     model = keras.Model(inp, {"label": label_head(feats), "features": feats}, name="deep_coral")
     history = _fit_two_domains(model, mb, lambda f_s, f_t: float(coral_weight) * coral_loss(f_s, f_t),
-                               learning_rate, per_domain_bn)
+                               learning_rate, per_domain_bn, checkpoint_every, on_checkpoint)
     if target_bn:
         adabn(model, x_target, inplace=True)
     return (model, history) if return_history else model
@@ -783,73 +824,228 @@ def gap_closed(accuracy: float, source_only: float, oracle: float) -> float:
 
 
 @dataclass
-class MethodRun:
-    """One seed of the comparison: target-test accuracy and the trained model of every method."""
+class Selection:
+    """What the validation set chose for one method: hyper-parameters, stopping step, and the model at that step.
 
-    seed: int
-    accuracy: dict
-    models: dict
-    seconds: dict
-    n_target_labels: int
-
-    def gap_closed(self, method: str) -> float:
-        return gap_closed(self.accuracy[method], self.accuracy["source-only"], self.accuracy["oracle"])
-
-
-def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Sequence[str] = METHODS,
-                    log: Callable[[str], None] | None = None,
-                    dann: Callable[[int], object] | None = None) -> MethodRun:
-    """Train every method of ``methods`` on ``dd`` with one ``seed`` and the profile's budget (``da_*``).
-
-    * source-only: labelled source only; AdaBN: the source-only model with target BatchNorm statistics;
-    * DANN and CORAL: labelled source + *unlabelled* target train images (per-domain BatchNorm), each ending
-      with an AdaBN pass on the target; "DANN, no AdaBN" is the same DANN before that pass ("DANN" then
-      reuses it and only adds the pass), so the two rows show what the adversarial training adds;
-    * mixed batches: labelled source + ``da_target_labels`` labelled target examples per class;
-    * oracle: every labelled target train image (the ceiling).
-
-    ``dann(seed)``, if given, trains the "DANN, no AdaBN" model instead of :func:`train_dann` (notebook 04
-    passes the DANN it defines on the page, with its hyper-parameters in view).
+    ``table`` has one row per candidate (every hyper-parameter value x every checkpoint), in the order tried:
+    the hyper-parameters, ``"step"`` and ``"val_accuracy"``. ``val_accuracy`` is NaN for methods that train on
+    the validation images themselves (mixed batches, oracle): they get the full step budget, nothing chosen.
     """
-    import time
 
+    method: str
+    params: dict
+    step: int
+    val_accuracy: float
+    model: object = field(repr=False, default=None)
+    table: list = field(default_factory=list)
+
+
+def pick_best(rows: Sequence[dict], key: str = "val_accuracy") -> dict:
+    """The row with the highest ``key`` (validation accuracy). Ties go to the *earliest* row, i.e. the first
+    hyper-parameter value of the grid and the earliest stopping step: the cheaper, less-tuned choice."""
+    if not rows:
+        raise ValueError("pick_best: no candidate rows")
+    values = [float(r[key]) for r in rows]
+    if not all(np.isfinite(values)):
+        raise ValueError(f"pick_best: non-finite {key} in {values}")
+    return dict(rows[int(np.argmax(values))])   # argmax returns the first maximum
+
+
+class ValidationWatch:
+    """Scores checkpoints of training runs on a labelled validation set and keeps the best weights.
+
+    ``variants`` maps a method name to whether it is scored after an AdaBN pass on ``x_adapt`` (unlabelled target
+    images): one training run can feed two methods ("DANN, no AdaBN" and "DANN"). Use :meth:`callback` as the
+    ``on_checkpoint`` of :func:`train_classifier`, :func:`train_dann` or :func:`train_coral`.
+    """
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, x_adapt: np.ndarray, variants: dict[str, bool]):
+        if len(x_val) == 0 or len(x_val) != len(y_val):
+            raise ValueError(f"validation set: {len(x_val)} examples and {len(y_val)} labels")
+        self.x_val, self.y_val, self.x_adapt = x_val, np.asarray(y_val), x_adapt
+        self.variants = dict(variants)
+        self.rows: dict[str, list[dict]] = {name: [] for name in self.variants}
+        self._best: dict[str, tuple] = {}   # name -> (accuracy, params, step, weights, model)
+
+    def callback(self, params: dict) -> Callable[[int, object], None]:
+        """An ``on_checkpoint(step, model)`` for one training run with hyper-parameters ``params``."""
+        return lambda step, model: self.observe(model, step, params)
+
+    def observe(self, model, step: int, params: dict) -> None:
+        weights = model.get_weights()
+        for name, with_adabn in self.variants.items():
+            if with_adabn:   # AdaBN in place, measured, then the training statistics are put back
+                adabn(model, self.x_adapt, inplace=True)
+                acc = accuracy_on(model, self.x_val, self.y_val)
+                model.set_weights(weights)
+            else:
+                acc = accuracy_on(model, self.x_val, self.y_val)
+            self.rows[name].append({**params, "step": int(step), "val_accuracy": acc})
+            if name not in self._best or acc > self._best[name][0]:   # strict: ties keep the earlier one
+                self._best[name] = (acc, dict(params), int(step), weights, model)
+
+    def selection(self, name: str) -> Selection:
+        """The chosen candidate of ``name``: a copy of its model with the best checkpoint's weights (after
+        AdaBN when the variant uses it)."""
+        import keras
+
+        if name not in self._best:
+            raise ValueError(f"no checkpoint observed for {name!r}")
+        acc, params, step, weights, model = self._best[name]
+        best = pick_best(self.rows[name])
+        assert (best["step"], best["val_accuracy"]) == (step, acc)   # the kept weights are pick_best's row
+        chosen = keras.models.clone_model(model)
+        chosen.set_weights(weights)
+        if self.variants[name]:
+            adabn(chosen, self.x_adapt, inplace=True)
+        return Selection(name, params, step, acc, chosen, list(self.rows[name]))
+
+
+def target_validation_index(y_target_train: np.ndarray, per_class: int, seed: int = 0,
+                            num_classes: int | None = None) -> np.ndarray:
+    """The labelled target validation images: ``per_class`` per class drawn from the target *train* split
+    (never the test split). The same images are the labelled target examples of *mixed batches*, so every
+    method that uses target labels uses the same ``per_class x classes`` of them."""
     from .data import few_per_class
 
+    return few_per_class(y_target_train, per_class, seed=seed, num_classes=num_classes)
+
+
+def select_methods(make_extractor: Callable[[], object], xs_train: np.ndarray, ys_train: np.ndarray,
+                   xt_train: np.ndarray, yt_train: np.ndarray, val_index: np.ndarray, num_classes: int,
+                   budget=None, seed: int = 0, methods: Sequence[str] = METHODS,
+                   dann: Callable[..., object] | None = None,
+                   log: Callable[[str], None] | None = None) -> dict[str, Selection]:
+    """Train every method and choose its hyper-parameters and stopping step on the labelled target validation
+    images ``xt_train[val_index]`` (labels ``yt_train[val_index]``). Nothing of the target test split goes in.
+
+    * source-only (labelled source) and AdaBN (the source-only model + target BatchNorm statistics): the stopping
+      step, from checkpoints every ``da_checkpoint_every`` steps;
+    * DANN (``lambda_max`` in ``da_lambda_grid``) -> "DANN, no AdaBN" and "DANN" (+ AdaBN), each its own
+      ``lambda_max`` and step; CORAL (``coral_weight`` in ``da_coral_grid``, then AdaBN): weight and step;
+    * mixed batches (labelled source + the *validation* images with their labels) and the oracle (every labelled
+      target train image): the full ``da_steps`` budget, nothing chosen (they train on the validation images).
+
+    Unlabelled target images (AdaBN, DANN, CORAL) are the whole target train split. ``yt_train`` outside
+    ``val_index`` is read by the oracle only. ``dann(seed, lambda_max, checkpoint_every, on_checkpoint)``, if
+    given, trains the DANN network (notebook 04 passes the one on its page).
+    """
     b = budget if budget is not None else _active_budget()
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; expected some of {METHODS}")
     if "AdaBN" in methods and "source-only" not in methods:
         raise ValueError("AdaBN is computed from source-only; include 'source-only' in methods")
-    common = dict(steps=b.da_steps, batch_size=b.da_batch_size, seed=seed)
     if dann is not None and not callable(dann):
-        raise TypeError(f"dann: expected a function seed -> trained DANN model, got {type(dann).__name__}")
-    plain_dann = (lambda: dann(seed)) if dann is not None else (
-        lambda: train_dann(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
-                           lambda_max=b.da_lambda_max, target_bn=False, **common))
-    idx = few_per_class(dd.yt_train, b.da_target_labels, seed=seed, num_classes=dd.num_classes)
-    recipes = {
-        "source-only": lambda m: train_classifier(dd.make_extractor, dd.xs_train, dd.ys_train, dd.num_classes,
-                                                  **common),
-        "AdaBN": lambda m: adabn(m["source-only"], dd.xt_train),
-        "DANN, no AdaBN": lambda m: plain_dann(),
-        "DANN": lambda m: adabn(m["DANN, no AdaBN"] if "DANN, no AdaBN" in m else plain_dann(), dd.xt_train),
-        "CORAL": lambda m: train_coral(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.num_classes,
-                                       coral_weight=b.da_coral_weight, **common),
-        "mixed batches": lambda m: train_mixed(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train[idx],
-                                               dd.yt_train[idx], dd.num_classes,
-                                               target_fraction=b.da_target_fraction, **common),
-        "oracle": lambda m: train_classifier(dd.make_extractor, dd.xt_train, dd.yt_train, dd.num_classes, **common),
-    }
-    models, acc, secs = {}, {}, {}
-    for name in [m for m in METHODS if m in methods]:
-        t0 = time.perf_counter()
-        models[name] = recipes[name](models)
-        secs[name] = time.perf_counter() - t0
-        acc[name] = target_accuracy(models[name], dd)
-        if log is not None:
-            log(f"seed {seed} {name:>14}: target accuracy {acc[name]:.3f} ({secs[name]:.0f} s)")
-    return MethodRun(seed, acc, models, secs, int(len(idx)))
+        raise TypeError(f"dann: expected a function (seed, lambda_max, checkpoint_every, on_checkpoint) -> model, "
+                        f"got {type(dann).__name__}")
+    val_index = np.asarray(val_index)
+    x_val, y_val = xt_train[val_index], np.asarray(yt_train)[val_index]
+    every = int(b.da_checkpoint_every)
+    common = dict(steps=b.da_steps, batch_size=b.da_batch_size, seed=seed)
+    say = log if log is not None else (lambda _: None)
+    out: dict[str, Selection] = {}
+
+    def watched(variants: dict[str, bool], grid: Sequence[dict], train: Callable[[dict, Callable], object]):
+        variants = {k: v for k, v in variants.items() if k in methods}
+        if not variants:
+            return
+        watch = ValidationWatch(x_val, y_val, xt_train, variants)
+        for params in grid:
+            train(params, watch.callback(params))
+        for name in variants:
+            out[name] = watch.selection(name)
+
+    def default_dann(seed_, lambda_max, checkpoint_every, on_checkpoint):
+        return train_dann(make_extractor, xs_train, ys_train, xt_train, num_classes, lambda_max=lambda_max,
+                          target_bn=False, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint, **common)
+
+    train_dann_fn = dann if dann is not None else default_dann
+    watched({"source-only": False, "AdaBN": True}, [{}],
+            lambda p, cb: train_classifier(make_extractor, xs_train, ys_train, num_classes, checkpoint_every=every,
+                                           on_checkpoint=cb, **common))
+    watched({"DANN, no AdaBN": False, "DANN": True}, [{"lambda_max": float(v)} for v in b.da_lambda_grid],
+            lambda p, cb: train_dann_fn(seed, p["lambda_max"], every, cb))
+    watched({"CORAL": True}, [{"coral_weight": float(v)} for v in b.da_coral_grid],
+            lambda p, cb: train_coral(make_extractor, xs_train, ys_train, xt_train, num_classes,
+                                      coral_weight=p["coral_weight"], target_bn=False, checkpoint_every=every,
+                                      on_checkpoint=cb, **common))
+    if "mixed batches" in methods:
+        m = train_mixed(make_extractor, xs_train, ys_train, x_val, y_val, num_classes,
+                        target_fraction=b.da_target_fraction, **common)
+        out["mixed batches"] = Selection("mixed batches", {}, int(b.da_steps), float("nan"), m)
+    if "oracle" in methods:
+        m = train_classifier(make_extractor, xt_train, yt_train, num_classes, **common)
+        out["oracle"] = Selection("oracle", {}, int(b.da_steps), float("nan"), m)
+    for name in [m for m in METHODS if m in out]:
+        s = out[name]
+        chosen = ", ".join(f"{k}={v:g}" for k, v in s.params.items())
+        say(f"seed {seed} {name:>14}: " + (f"chosen on validation: {chosen + ', ' if chosen else ''}step {s.step} "
+                                            f"(validation accuracy {s.val_accuracy:.3f})"
+                                            if np.isfinite(s.val_accuracy) else f"{s.step} steps, nothing chosen"))
+    return {name: out[name] for name in METHODS if name in out}
+
+
+def best_on_validation(selections: dict[str, Selection] | Sequence[dict[str, Selection]],
+                       candidates: Sequence[str] = LABEL_FREE) -> str:
+    """The method among ``candidates`` with the highest validation accuracy (mean over seeds when given one
+    ``{method: Selection}`` per seed; ties: the earlier in ``candidates``). Validation accuracy only: the test
+    set never decides which method is "best"."""
+    per_seed = [selections] if isinstance(selections, dict) else list(selections)
+    if not per_seed:
+        raise ValueError("best_on_validation: no selections")
+    names = [m for m in candidates if all(m in s for s in per_seed)]
+    rows = [{"method": m, "val_accuracy": float(np.mean([s[m].val_accuracy for s in per_seed]))} for m in names]
+    return pick_best(rows)["method"]
+
+
+@dataclass
+class MethodRun:
+    """One seed of the comparison: what validation chose, then the target-test accuracy of every chosen model."""
+
+    seed: int
+    accuracy: dict
+    models: dict
+    seconds: float
+    n_target_labels: int
+    selection: dict = field(default_factory=dict)
+    train_accuracy: dict = field(default_factory=dict)
+
+    def gap_closed(self, method: str) -> float:
+        return gap_closed(self.accuracy[method], self.accuracy["source-only"], self.accuracy["oracle"])
+
+    @property
+    def val_accuracy(self) -> dict:
+        return {m: s.val_accuracy for m, s in self.selection.items()}
+
+    def chosen(self) -> dict:
+        """``{method: {hyper-parameters..., "step": ...}}`` - the configuration validation chose."""
+        return {m: {**s.params, "step": s.step} for m, s in self.selection.items()}
+
+
+def compare_methods(dd: "DomainData", seed: int = 0, budget=None, methods: Sequence[str] = METHODS,
+                    log: Callable[[str], None] | None = None,
+                    dann: Callable[..., object] | None = None) -> MethodRun:
+    """Train every method of ``methods`` on ``dd`` with one ``seed`` and the profile's budget (``da_*``), choose
+    each one's hyper-parameters and stopping step on the labelled target validation images
+    (:func:`target_validation_index`, :func:`select_methods`), *then* read the target test set once.
+
+    ``train_accuracy``: each chosen model's accuracy on (up to 1,000 of) the labelled images it trained on.
+    """
+    import time
+
+    b = budget if budget is not None else _active_budget()
+    t0 = time.perf_counter()
+    val_index = target_validation_index(dd.yt_train, b.da_target_labels, seed=seed, num_classes=dd.num_classes)
+    sel = select_methods(dd.make_extractor, dd.xs_train, dd.ys_train, dd.xt_train, dd.yt_train, val_index,
+                         dd.num_classes, budget=b, seed=seed, methods=methods, dann=dann, log=log)
+    seconds = time.perf_counter() - t0
+    acc = {m: target_accuracy(s.model, dd) for m, s in sel.items()}   # the target test set, read once
+    n = min(1000, len(dd.xs_train))
+    fitted = {m: (accuracy_on(s.model, dd.xt_train[val_index], dd.yt_train[val_index]) if m == "mixed batches"
+                  else accuracy_on(s.model, dd.xt_train, dd.yt_train) if m == "oracle"
+                  else accuracy_on(s.model, dd.xs_train[:n], dd.ys_train[:n])) for m, s in sel.items()}
+    return MethodRun(seed, acc, {m: s.model for m, s in sel.items()}, seconds, int(len(val_index)), sel, fitted)
 
 
 def domain_embedding(model, x_source: np.ndarray, x_target: np.ndarray, n: int = 300, seed: int = 0,
@@ -905,11 +1101,12 @@ def strength_sweep(model, images: np.ndarray, labels: np.ndarray, strengths: Seq
 
 __all__ = [
     "DOMAIN_NAMES", "LABEL_FREE", "METHODS", "Degradation", "DomainData", "GradientReversal", "MethodRun",
-    "MixedBatches", "accuracy_on", "adabn", "batchnorm_layers", "check_domains", "check_fraction", "check_pair",
+    "MixedBatches", "Selection", "ValidationWatch", "accuracy_on", "adabn", "batchnorm_layers", "best_on_validation",
+    "check_domains", "check_fraction", "check_pair",
     "classifier_on", "cnn_extractor", "compare_methods", "coral_align", "coral_loss", "dann_lambda",
     "dann_train_step", "degrade",
     "degraded_task", "domain_adversarial_model", "domain_data", "domain_embedding",
-    "feature_extractor", "features", "gap_closed", "label_head_model", "label_model", "mixed_batches", "mlp_extractor",
-    "predict_labels", "split_task", "strength_sweep", "target_accuracy", "train_classifier", "train_coral",
+    "feature_extractor", "features", "gap_closed", "is_checkpoint", "label_head_model", "label_model", "mixed_batches", "mlp_extractor",
+    "pick_best", "predict_labels", "select_methods", "split_task", "strength_sweep", "target_validation_index", "target_accuracy", "train_classifier", "train_coral",
     "train_dann", "train_mixed",
 ]

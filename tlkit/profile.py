@@ -165,8 +165,26 @@ class Budget:
     da_batch_size: int = 64
     da_target_labels: int = 10                  # labelled target examples per class (mixed batches)
     da_target_fraction: float = 0.25            # share of target examples in each mixed batch
-    da_lambda_max: float = 0.3                  # DANN: gradient-reversal strength at the end of the ramp
-    da_coral_weight: float = 1.0                # Deep CORAL: weight of the covariance loss
+    # Every choice below is made on the labelled target *validation* images (da_target_labels per class, drawn
+    # from the target train split; the same images mixed batches trains on), never on the target test set:
+    # Two values each (a 10x and a 100x range): on dev seeds 1-3 (2026-12-07) the three-value grids (0.1, 0.3, 1.0)
+    # and (0.1, 1, 10) cost 2.1x the CPU of the untuned comparison, and validation accuracy moved <= 2 points
+    # across the CORAL weights; restricted to these values, validation made the same CORAL choice on all 3 seeds.
+    da_lambda_grid: tuple[float, ...] = (0.1, 1.0)    # DANN: lambda_max candidates (end of Ganin's ramp)
+    da_coral_grid: tuple[float, ...] = (0.1, 10.0)    # Deep CORAL: covariance-loss weight candidates
+    da_checkpoint_every: int = 100              # stopping-step candidates: every 100 steps and the last step
+    # 04's claims (quick). Fixed on dev seeds 1, 2, 3 (2026-12-07, everything chosen on validation as in the notebook;
+    # the notebook runs seed 0) before the final run. Measured, target test accuracy: source-only 0.637/0.712/0.617,
+    # AdaBN 0.757/0.740/0.637 (+12.0/+2.8/+2.0 points over source-only), CORAL 0.770/0.777/0.703 (closes
+    # 0.376/0.231/0.230 of the gap), mixed batches 0.960/0.962/0.972 (+32.3/+25.0/+35.5), oracle 0.992/0.993/0.993.
+    da_mixed_gain_min: float = 0.15             # mixed batches minus source-only (dev min +25.0 points)
+    da_mixed_min: float = 0.90                  # floor: mixed batches (dev min 0.960)
+    da_coral_gap_min: float = 0.15              # share of the source-only -> oracle gap CORAL closes (dev min 0.230)
+    da_coral_min: float = 0.60                  # floor: CORAL (dev min 0.703)
+    da_adabn_gain_min: float = 0.01             # AdaBN minus source-only (dev min +2.0 points)
+    da_adabn_min: float = 0.55                  # floor: AdaBN (dev min 0.637)
+    da_source_only_min: float = 0.40            # floor: source-only, chance 0.10 (dev min 0.617)
+    da_oracle_min: float = 0.95                 # floor: oracle (dev min 0.992)
     da_seeds: tuple[int, ...] = (0,)            # seeds run in the notebook
     da_sweep: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # degradation strengths of the sweep
     da_tsne_points: int = 200                   # per domain, in the t-SNE picture
@@ -549,6 +567,11 @@ _BUDGETS["full"] = replace(
     xl_ft_ns=(0, 10, 50, 300), xl_ft_seeds=(0,), xl_ft_seq_len=128, xl_zero_shot_min=0.55,
     xl_few_gain_min=0.03, xl_contrast_min=0.05)
 _BUDGETS["full"] = replace(_BUDGETS["full"], da_steps=600, da_seeds=(0, 1, 2), da_tsne_points=400)
+# 04 in full (cats vs dogs, 2 classes, chance 0.5): NOT MEASURED ON FULL DATA (no GPU or network here). The relative
+# thresholds are quick's (mixed batches: the earlier +10 points); the floors sit 5-25 points above chance.
+_BUDGETS["full"] = replace(_BUDGETS["full"], da_mixed_gain_min=0.10, da_mixed_min=0.75, da_coral_gap_min=0.15,
+                           da_coral_min=0.60, da_adabn_gain_min=0.01, da_adabn_min=0.60, da_source_only_min=0.55,
+                           da_oracle_min=0.75)
 # Same encoders as quick (USE multilingual is a pip package and runs on Colab too). A stronger keras-hub
 # embedding preset (all_minilm_l12_v2_en) would need its name in tlkit.text.TEXT_ENCODERS first.
 # 07's speed claim compares teacher and student on the device they run on: a GPU in full, where the teacher's
