@@ -64,7 +64,7 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
 
     # --- 06_zero_shot
     "06_zero_shot": (
-        "zero-shot accuracy on the e-mails >= 0.70 (chance 0.33)",
+        "zero-shot accuracy on the test e-mails >= * (chance 0.33)",
         "the example e-mail \"I want to return a defective item\" is classified as a refund request",
     ),
 

@@ -145,7 +145,15 @@ class Budget:
     xl_zero_shot_min: float = 0.55               # claim: zero-shot accuracy (quick: measured 0.59-0.61)
     xl_few_gain_min: float = 0.05                # claim: source-then-target over target-only at N <= 50
     xl_contrast_min: float = 0.10                # claim: multilingual minus English-only, zero-shot
-    zs_encoder: str = "use_multilingual"   # quick: multilingual USE (0.81 zero-shot; MiniLM 0.74 and misreads the seed)
+    zs_encoder: str = "use_multilingual"   # the one-e-mail demo at the top of 06 (before any choice is made)
+    # 06 chooses its encoder and wording on the validation e-mails among these (first = preferred on a tie)
+    zs_encoder_candidates: tuple[str, ...] = ("use_multilingual", "minilm")
+    zs_validation_fraction: float = 0.5    # e-mails split once, stratified by class x ambiguous: validation / test
+    zs_split_seed: int = 0
+    # floor, fixed before the validation/test protocol existed (2026-12-07): zero-shot accuracy on the test e-mails
+    # >= 0.70 (chance 0.33). Validation accuracies of the candidates measured on 2026-12-07 before reading the test
+    # part: USE 0.67-0.81, MiniLM 0.59-0.76 over six wordings; the best (USE) 0.813.
+    zs_accuracy_floor: float = 0.70
     zs_multilingual_encoder: str = "use_multilingual"   # Russian e-mails with English descriptions (both profiles)
     zs_few_shot_k: tuple[int, ...] = (1, 5, 20)          # labelled e-mails per class in the few-shot comparison
     zs_seeds: tuple[int, ...] = (0, 1, 2)                # draws of the few-shot examples
