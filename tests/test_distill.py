@@ -114,3 +114,59 @@ def test_recorded_teacher_and_keras_distillation():
     few = D.fit_on_labels(D.small_student(TEXTS, 2, embedding_dim=8, sequence_length=8), TEXTS, Y, epochs=40,
                           learning_rate=0.02)
     assert D.accuracy_of(D.student_predictor(few), TEXTS, Y) == 1.0
+
+
+# ------------------------------------------------------------- choices on validation data (notebook 07)
+def _blobs(n, seed, shift=2.0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.normal(size=(n, 5)) + shift * np.eye(3, 5)[y]
+    return x, y
+
+
+def test_select_teacher_c_uses_validation_only():
+    import inspect
+
+    xt, yt = _blobs(30, 0, shift=0.6)
+    xv, yv = _blobs(60, 1, shift=0.6)
+    xs, ys = _blobs(60, 2, shift=0.6)             # a "test" set: never passed
+    chosen = D.select_teacher_c(xt, yt, xv, yv, grid=(0.001, 0.1, 10.0))
+    assert chosen["C"] in (0.001, 0.1, 10.0) and len(chosen["table"]) == 3
+    best = max(r["validation accuracy"] for r in chosen["table"])
+    assert chosen["validation accuracy"] == best
+    assert chosen["C"] == min(r["C"] for r in chosen["table"] if r["validation accuracy"] == best)   # ties: smaller C
+    ys_permuted = np.random.default_rng(3).permutation(ys)     # permuting the test labels changes nothing:
+    assert not np.array_equal(ys_permuted, ys)                  # (they are no argument of the selector)
+    assert D.select_teacher_c(xt, yt, xv, yv, grid=(0.001, 0.1, 10.0))["C"] == chosen["C"]
+    assert not any("test" in p for p in inspect.signature(D.select_teacher_c).parameters)
+    # the validation labels decide: scores follow them
+    flipped = D.select_teacher_c(xt, yt, xv, (yv + 1) % 3, grid=(0.001, 0.1, 10.0))
+    assert flipped["validation accuracy"] < chosen["validation accuracy"]
+    with pytest.raises(ValueError, match="positive"):
+        D.select_teacher_c(xt, yt, xv, yv, grid=(0.0,))
+
+
+def test_choose_student_recipe_on_validation_restores_the_best_epoch():
+    import inspect
+
+    val_texts, val_y = POS + NEG, np.array([1] * 3 + [0] * 3)
+    runs = []
+
+    def train(lr, epochs, checkpoint):
+        m = D.small_student(TEXTS, 2, embedding_dim=8, sequence_length=8, seed=0)
+        runs.append((lr, epochs))
+        return D.fit_on_labels(m, TEXTS, Y, epochs=epochs, learning_rate=lr, batch_size=8, seed=0,
+                               callbacks=[checkpoint(m)])
+
+    r = D.choose_student_recipe(train, val_texts, val_y, learning_rates=(1e-4, 3e-2), max_epochs=6, checkpoints=3)
+    assert runs == [(1e-4, 6), (3e-2, 6)]
+    assert {row["epochs"] for row in r["curve"]} == {2, 4, 6} and len(r["curve"]) == 6
+    best = max(row["validation accuracy"] for row in r["curve"])
+    assert r["validation accuracy"] == best == 1.0 and r["learning_rate"] == 3e-2
+    assert D.accuracy_of(D.student_predictor(r["model"]), val_texts, val_y) == r["validation accuracy"]
+    assert not any("test" in p for p in inspect.signature(D.choose_student_recipe).parameters)
+    # the same call (the test labels are never an argument) gives the same recipe
+    again = D.choose_student_recipe(train, val_texts, val_y, learning_rates=(1e-4, 3e-2), max_epochs=6, checkpoints=3)
+    assert (again["learning_rate"], again["epochs"]) == (r["learning_rate"], r["epochs"])
+    with pytest.raises(ValueError, match="learning rate"):
+        D.choose_student_recipe(train, val_texts, val_y, learning_rates=(), max_epochs=6)

@@ -206,3 +206,73 @@ def test_course_descriptions_are_valid():
     assert tuple(zs.check_class_descriptions(zs.EMAIL_DESCRIPTIONS)) == EMAIL_CLASSES
     assert tuple(zs.check_class_descriptions(zs.SEED_DESCRIPTIONS)) == EMAIL_CLASSES
     assert zs.check_templates(zs.EMAIL_TEMPLATES) == zs.EMAIL_TEMPLATES
+
+
+# ------------------------------------------------------------------- validation / test protocol (notebook 06)
+def test_evaluation_split_is_stratified_disjoint_and_fixed():
+    y = np.repeat([0, 1, 2], 100)
+    amb = np.tile([0, 0, 0, 1], 75)
+    v, t = zs.evaluation_split(y, amb, 0.5, seed=0)
+    assert len(np.intersect1d(v, t)) == 0 and sorted(np.concatenate([v, t]).tolist()) == list(range(300))
+    assert np.bincount(y[v]).tolist() == [50, 50, 50] and np.bincount(y[t]).tolist() == [50, 50, 50]
+    assert abs(int(amb[v].sum()) - int(amb[t].sum())) <= 3
+    v2, t2 = zs.evaluation_split(y, amb, 0.5, seed=0)
+    assert np.array_equal(v, v2) and np.array_equal(t, t2)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        zs.evaluation_split(y, validation_fraction=1.0)
+
+
+def _rotated(descs):
+    names = list(descs)
+    return {names[i]: descs[names[(i + 1) % len(names)]] for i in range(len(names))}
+
+
+def _selection_case():
+    rng = np.random.default_rng(0)
+    texts = TEXTS * 4
+    y = np.array([0, 1, 2, 2] * 4)
+    encoders = {"keywords": fake_encoder,
+                "noise": lambda ts: rng.normal(size=(len(ts), len(WORDS) + 1)).astype(np.float32) + 0.01}
+    variants = {"course": (DESCS, ["{}"]), "rotated": (_rotated(DESCS), ["{}"])}
+    return texts, y, encoders, variants
+
+
+def test_select_zero_shot_chooses_on_validation_and_ignores_test_labels():
+    import inspect
+
+    texts, y, encoders, variants = _selection_case()
+    val, test = np.arange(0, 8), np.arange(8, 16)
+    emb = {n: e([texts[i] for i in val]) for n, e in encoders.items()}
+    chosen = zs.select_zero_shot(emb, y[val], encoders, variants)
+    assert (chosen.encoder, chosen.wording) == ("keywords", "course") and chosen.validation_accuracy == 1.0
+    assert len(chosen.table) == 4 and {r["encoder"] for r in chosen.table} == set(encoders)
+    # the protocol: permuting the test labels leaves the choice unchanged (the selector never receives them)
+    y_permuted = y.copy()
+    y_permuted[test] = np.random.default_rng(1).permutation(y[test])
+    again = zs.select_zero_shot(emb, y_permuted[val], encoders, variants)
+    assert (again.encoder, again.wording) == (chosen.encoder, chosen.wording)
+    assert not any("test" in p for p in inspect.signature(zs.select_zero_shot).parameters)
+    # ... while the validation labels do decide: relabel validation so the rotated wording is right
+    rotated_y = np.array([{0: 2, 1: 0, 2: 1}[int(c)] for c in y[val]])   # class i described by class i+1's words
+    relabelled = zs.select_zero_shot(emb, rotated_y, encoders, variants)
+    assert relabelled.wording == "rotated"
+
+
+def test_select_zero_shot_breaks_ties_by_order():
+    texts, y, encoders, variants = _selection_case()
+    emb = {"keywords": fake_encoder(texts)}
+    both = {"first": (DESCS, ["{}"]), "second": (DESCS, ["{}", "This e-mail is {}."])}
+    chosen = zs.select_zero_shot(emb, y, {"keywords": fake_encoder}, both)
+    assert chosen.wording == "first"
+    with pytest.raises(ValueError, match="no validation embeddings"):
+        zs.select_zero_shot({}, y, {"keywords": fake_encoder}, both)
+
+
+def test_few_shot_curve_on_a_separate_test_part():
+    texts, y, encoders, variants = _selection_case()
+    e = fake_encoder(texts)
+    clf = zs.ZeroShotClassifier.build(DESCS, fake_encoder, ["{}"])
+    rows = zs.few_shot_curve(e[:12], y[:12], clf, ks=[1], seeds=[0, 1], test_embeddings=e[12:], test_labels=y[12:])
+    assert [r["n_test"] for r in rows] == [4, 4] and all(0 <= r["logistic"] <= 1 for r in rows)
+    with pytest.raises(ValueError, match="both"):
+        zs.few_shot_curve(e, y, clf, ks=[1], seeds=[0], test_embeddings=e)

@@ -272,7 +272,7 @@ def recorded_teacher(texts, teacher_logits, name="teacher"):
 
 
 def distill_student(student, teacher, texts, teacher_labels, temperature=2.0, student_loss_weight=0.5,
-                    epochs=30, learning_rate=3e-3, batch_size=32, seed=0):
+                    epochs=30, learning_rate=3e-3, batch_size=32, seed=0, callbacks=None):
     """Train ``student`` on the teacher's hard labels and soft labels (its logits) with keras.distillation."""
     import keras
     import tensorflow as tf
@@ -285,11 +285,11 @@ def distill_student(student, teacher, texts, teacher_labels, temperature=2.0, st
     distiller.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     distiller.fit(tf.constant(list(texts)), np.asarray(teacher_labels), epochs=epochs, batch_size=batch_size,
-                  verbose=0)
+                  callbacks=callbacks, verbose=0)
     return distiller.student
 
 
-def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_size=32, seed=0):
+def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_size=32, seed=0, callbacks=None):
     """Train ``student`` (logits out) on plain class labels."""
     import keras
     import tensorflow as tf
@@ -297,5 +297,111 @@ def fit_on_labels(student, texts, labels, epochs=30, learning_rate=3e-3, batch_s
     keras.utils.set_random_seed(seed)
     student.compile(optimizer=keras.optimizers.Adam(learning_rate),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    student.fit(tf.constant(list(texts)), np.asarray(labels), epochs=epochs, batch_size=batch_size, verbose=0)
+    student.fit(tf.constant(list(texts)), np.asarray(labels), epochs=epochs, batch_size=batch_size,
+                callbacks=callbacks, verbose=0)
     return student
+
+
+# ------------------------------------------------------------------- choices made on validation data (notebook 07)
+def select_teacher_c(train_embeddings: np.ndarray, train_labels: np.ndarray, validation_embeddings: np.ndarray,
+                     validation_labels: np.ndarray, grid: Sequence[float] = (0.01, 0.1, 1.0, 10.0, 100.0)) -> dict:
+    """Choose the inverse regularisation ``C`` of the teacher's logistic-regression head on **validation** data.
+
+    One head per value of ``grid`` is fitted on ``train_embeddings`` (the gold reviews) and scored on the
+    validation reviews; the best validation accuracy wins, ties going to the smaller ``C`` (the stronger
+    regularisation). Returns ``{"C", "validation accuracy", "table": [{"C", "validation accuracy",
+    "train accuracy"}, ...]}``. No test data enters, so the test labels cannot influence the choice.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    grid = sorted(float(c) for c in grid)
+    if not grid or any(not c > 0 for c in grid):
+        raise ValueError(f"grid: expected positive values of C, got {grid}")
+    xt, yt = np.asarray(train_embeddings), np.asarray(train_labels)
+    xv, yv = np.asarray(validation_embeddings), np.asarray(validation_labels)
+    if len(xt) != len(yt) or len(xv) != len(yv) or len(yv) == 0:
+        raise ValueError(f"select_teacher_c: {len(xt)} train embeddings for {len(yt)} labels, "
+                         f"{len(xv)} validation embeddings for {len(yv)} labels")
+    table, best = [], None
+    for c in grid:
+        head = LogisticRegression(C=c, max_iter=3000).fit(xt, yt)
+        row = {"C": c, "validation accuracy": float(np.mean(head.predict(xv) == yv)),
+               "train accuracy": float(np.mean(head.predict(xt) == yt))}
+        table.append(row)
+        if best is None or row["validation accuracy"] > best["validation accuracy"]:
+            best = row
+    return {"C": best["C"], "validation accuracy": best["validation accuracy"], "table": table}
+
+
+def validation_checkpoints(student, texts: Sequence[str], labels: np.ndarray, every: int = 1):
+    """A Keras callback: every ``every`` epochs (and after the last one) it scores ``student`` on the validation
+    texts and keeps a copy of the weights of the best epoch so far (ties: the earlier epoch).
+
+    After ``fit``: ``.curve`` lists ``(epoch, validation accuracy)``, ``.best_epoch`` / ``.best_accuracy`` the
+    choice, ``.restore()`` puts the best weights back into ``student``. Works for a plain model and for a
+    ``keras.distillation.Distiller`` (pass its student).
+    """
+    import keras
+
+    every = max(1, int(every))
+    predict = student_predictor(student)
+    y = np.asarray(labels)
+
+    class _Checkpoints(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.curve: list[tuple[int, float]] = []
+            self.best_epoch, self.best_accuracy, self._best_weights = 0, -1.0, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            done = epoch + 1
+            if done % every and done != self.params.get("epochs"):
+                return
+            acc = accuracy_of(predict, texts, y)
+            self.curve.append((done, acc))
+            if acc > self.best_accuracy:
+                self.best_epoch, self.best_accuracy = done, acc
+                self._best_weights = student.get_weights()
+
+        def restore(self):
+            if self._best_weights is not None:
+                student.set_weights(self._best_weights)
+            return student
+
+    return _Checkpoints()
+
+
+def choose_student_recipe(train: Callable[..., Any], validation_texts: Sequence[str], validation_labels: np.ndarray,
+                          learning_rates: Sequence[float], max_epochs: int, checkpoints: int = 10) -> dict:
+    """Choose a student's learning rate and number of epochs on **validation** data.
+
+    ``train(learning_rate, epochs, checkpoint)`` must build a fresh student, train it for ``epochs`` epochs with
+    ``callbacks=[checkpoint(student)]`` and return it (``checkpoint`` makes the :func:`validation_checkpoints`
+    callback of that student). For every learning rate one run of ``max_epochs`` is scored on the
+    validation texts at ``checkpoints`` evenly spaced epochs; the best (learning rate, epoch) wins, ties going to
+    the earlier learning rate in the list, then the earlier epoch. Returns ``{"learning_rate", "epochs",
+    "validation accuracy", "model"`` (the winning run with the winning epoch's weights) ``, "curve": rows}``.
+    Only validation data enters, so the test labels cannot influence the choice.
+    """
+    if not learning_rates:
+        raise ValueError("choose_student_recipe: give at least one learning rate")
+    max_epochs = int(max_epochs)
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
+    every = max(1, max_epochs // max(1, int(checkpoints)))
+    best, curve = None, []
+    for lr in learning_rates:
+        holder: dict = {}
+
+        def cb_for(model):
+            holder["cb"] = validation_checkpoints(model, validation_texts, validation_labels, every=every)
+            return holder["cb"]
+
+        model = train(float(lr), max_epochs, cb_for)
+        cb = holder["cb"]
+        curve += [{"learning rate": float(lr), "epochs": e, "validation accuracy": a} for e, a in cb.curve]
+        if best is None or cb.best_accuracy > best["validation accuracy"]:
+            best = {"learning_rate": float(lr), "epochs": cb.best_epoch, "validation accuracy": cb.best_accuracy,
+                    "model": cb.restore()}
+    best["curve"] = curve
+    return best

@@ -81,18 +81,20 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
 
     # --- 06_zero_shot
     "06_zero_shot": (
-        "zero-shot accuracy on the e-mails >= 0.70 (chance 0.33)",
+        "zero-shot accuracy on the test e-mails >= * (chance 0.33)",
         "the example e-mail \"I want to return a defective item\" is classified as a refund request",
     ),
 
     # --- 07_teacher_student
     "07_teacher_student": (
         "the student is >= *x faster than its teacher on * (throughput)",
+        "the teacher (* gold/class) scores >= chance + 15 points (*) on the test reviews, mean of * seeds",
+        "the student on the teacher's labels scores >= chance + 15 points (*) on the test reviews, mean of * seeds",
         "on every seed the student is within 5 points of its teacher",
         "int8 quantisation shrinks the student >= 2x",
         "int8 quantisation costs the student <= 2 points of accuracy",
-        "a teacher adapted on the same * gold labels/class lifts its student by < 5 points over those labels (every seed)",
-        "all 600 gold labels beat the teacher's labels by >= 5 points on every seed",
+        "a teacher adapted on the same * gold labels/class lifts its student by < * points over those labels (mean of * seeds)",
+        "all * gold labels beat the teacher's labels by >= 5 points on every seed",
     ),
 
     # --- 08_pretrained_models_from_hubs

@@ -344,12 +344,16 @@ FEW_SHOT_METHODS = ("prototype", "logistic", "prototype+descriptions")
 
 
 def few_shot_curve(embeddings: np.ndarray, labels: np.ndarray, classifier: ZeroShotClassifier,
-                   ks: Sequence[int], seeds: Sequence[int], methods: Sequence[str] = FEW_SHOT_METHODS) -> list[dict]:
-    """Few-shot vs zero-shot on one labelled evaluation set, for every ``k`` (examples per class) and seed.
+                   ks: Sequence[int], seeds: Sequence[int], methods: Sequence[str] = FEW_SHOT_METHODS,
+                   test_embeddings: np.ndarray | None = None, test_labels: np.ndarray | None = None) -> list[dict]:
+    """Few-shot vs zero-shot, for every ``k`` (examples per class) and seed.
 
-    For each (k, seed), ``k`` examples per class are drawn (:func:`tlkit.data.few_per_class`) and every
-    method is scored on the **remaining** texts only; zero-shot (``classifier``, which saw no labels) is
-    scored on the same remaining texts. Returns rows ``{"k", "seed", "n_test", "zero-shot", <method>...}``.
+    For each (k, seed), ``k`` examples per class are drawn from ``embeddings``/``labels``
+    (:func:`tlkit.data.few_per_class`). Without ``test_embeddings`` every method is scored on the **remaining**
+    texts of the same set; with ``test_embeddings``/``test_labels`` (a separate test part) every method is scored
+    on that test part, the same for every k and seed. Zero-shot (``classifier``, which saw no labels) is scored on
+    the same texts. The methods have no tuned hyper-parameters (logistic regression uses ``C=1``).
+    Returns rows ``{"k", "seed", "n_test", "zero-shot", <method>...}``.
     """
     emb = _check_embeddings(embeddings, "embeddings")
     y = np.asarray(labels)
@@ -357,24 +361,35 @@ def few_shot_curve(embeddings: np.ndarray, labels: np.ndarray, classifier: ZeroS
     from .data import check_labels
 
     check_labels(y, nc, n=len(emb), what="labels")
+    if (test_embeddings is None) != (test_labels is None):
+        raise ValueError("few_shot_curve: give both test_embeddings and test_labels, or neither")
+    if test_embeddings is not None:
+        te = _check_embeddings(test_embeddings, "test_embeddings", dim=emb.shape[1])
+        ty = np.asarray(test_labels)
+        check_labels(ty, nc, n=len(te), what="test_labels")
     if not ks or not seeds:
         raise ValueError("few_shot_curve: give at least one k and one seed")
     for m in methods:
         if m not in FEW_SHOT_METHODS:
             raise ValueError(f"few_shot_curve: unknown method {m!r}; expected some of {FEW_SHOT_METHODS}")
     zs = classifier.predict(embeddings=emb).labels
+    zs_test = None if test_embeddings is None else classifier.predict(embeddings=te).labels
     rows = []
     for k in ks:
         for seed in seeds:
             idx = few_per_class(y, int(k), seed=int(seed), num_classes=nc)
-            rest = np.setdiff1d(np.arange(len(y)), idx)
-            if len(rest) == 0:
-                raise ValueError(f"few_shot_curve: k={k} uses every text; nothing is left to evaluate on")
-            row = {"k": int(k), "seed": int(seed), "n_test": int(len(rest)),
-                   "zero-shot": float(np.mean(zs[rest] == y[rest]))}
+            if zs_test is None:
+                rest = np.setdiff1d(np.arange(len(y)), idx)
+                if len(rest) == 0:
+                    raise ValueError(f"few_shot_curve: k={k} uses every text; nothing is left to evaluate on")
+                e_eval, y_eval, z_eval = emb[rest], y[rest], zs[rest]
+            else:
+                e_eval, y_eval, z_eval = te, ty, zs_test
+            row = {"k": int(k), "seed": int(seed), "n_test": int(len(y_eval)),
+                   "zero-shot": float(np.mean(z_eval == y_eval))}
             for m in methods:
-                pred = few_shot_predict(emb[idx], y[idx], emb[rest], nc, method=m, prototypes=classifier.prototypes)
-                row[m] = float(np.mean(pred == y[rest]))
+                pred = few_shot_predict(emb[idx], y[idx], e_eval, nc, method=m, prototypes=classifier.prototypes)
+                row[m] = float(np.mean(pred == y_eval))
             rows.append(row)
     return rows
 
@@ -403,3 +418,76 @@ def wording_table(embeddings: np.ndarray, labels: np.ndarray, variants: Mapping[
             row["calibrated accuracy"] = float(np.mean(clf.calibrate(embeddings=emb).predict(embeddings=emb).labels == y))
         rows.append(row)
     return rows
+
+
+# ------------------------------------------------------------------------------- validation / test protocol
+def evaluation_split(labels: Sequence[int], strata: Sequence[Any] | None = None, validation_fraction: float = 0.5,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed, stratified split of an evaluation set into a **validation** part and a **test** part.
+
+    Every stratum (the class, crossed with ``strata`` when given, e.g. the ``ambiguous`` flag) is shuffled with
+    ``seed`` and its first ``round(validation_fraction * size)`` members go to validation. Returns the sorted
+    index arrays ``(validation, test)``: disjoint, together every index once. Choices (encoder, wording, few-shot
+    examples) are made on the validation part; the test part is read once, to report.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) < 2 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels: expected a 1-D array of >= 2 integer class ids, got shape {y.shape}")
+    if not 0.0 < float(validation_fraction) < 1.0:
+        raise ValueError(f"validation_fraction must be strictly between 0 and 1, got {validation_fraction}")
+    if strata is not None and len(strata) != len(y):
+        raise ValueError(f"strata: expected {len(y)} values (one per text), got {len(strata)}")
+    keys = [(int(c),) if strata is None else (int(c), str(s)) for c, s in zip(y, strata if strata is not None else y)]
+    rng = np.random.default_rng(seed)
+    val: list[int] = []
+    for key in sorted(set(keys)):
+        members = np.flatnonzero([k == key for k in keys])
+        members = members[rng.permutation(len(members))]
+        val.extend(members[:int(round(float(validation_fraction) * len(members)))].tolist())
+    v = np.sort(np.asarray(val, dtype=np.int64))
+    t = np.setdiff1d(np.arange(len(y)), v)
+    if len(v) == 0 or len(t) == 0:
+        raise ValueError("evaluation_split: one part is empty; use more texts or another validation_fraction")
+    return v, t
+
+
+@dataclass
+class ZeroShotSelection:
+    """The configuration chosen on validation data: encoder name, wording name, its validation accuracy, and
+    the table of every candidate (rows ``{"encoder", "wording", "prompts per class", "validation accuracy", ...}``)."""
+
+    encoder: str
+    wording: str
+    validation_accuracy: float
+    table: list[dict]
+
+
+def select_zero_shot(validation_embeddings: Mapping[str, np.ndarray], validation_labels: Sequence[int],
+                     encoders: Mapping[str, Encoder],
+                     variants: Mapping[str, tuple[Any, Sequence[str]]], calibrate: bool = False) -> ZeroShotSelection:
+    """Choose the encoder and the class wording (descriptions x templates) by accuracy on **validation** e-mails.
+
+    ``validation_embeddings[name]`` are the validation texts embedded by ``encoders[name]``; ``variants`` is
+    ``{wording name: (class_descriptions, templates)}`` as in :func:`wording_table`. Every (encoder, wording) pair
+    is scored; the highest validation accuracy wins, ties going to the earlier encoder, then the earlier wording
+    (the order given is the order of preference). ``calibrate=True`` adds a "calibrated accuracy" column (offsets
+    from the validation texts) for reading; the choice is made on the uncalibrated accuracy. The function sees no
+    test data, so the test labels cannot influence the choice.
+    """
+    if not encoders or not variants:
+        raise ValueError("select_zero_shot: give at least one encoder and one wording")
+    missing = sorted(set(encoders) - set(validation_embeddings))
+    if missing:
+        raise ValueError(f"select_zero_shot: no validation embeddings for encoders {missing}")
+    table: list[dict] = []
+    best: tuple[float, str, str] | None = None
+    for enc_name, enc in encoders.items():
+        rows = wording_table(validation_embeddings[enc_name], validation_labels, variants, enc, calibrate=calibrate)
+        for row in rows:
+            row = {"encoder": enc_name, **row}
+            row["validation accuracy"] = row.pop("accuracy")
+            table.append(row)
+            if best is None or row["validation accuracy"] > best[0]:
+                best = (row["validation accuracy"], enc_name, row["wording"])
+    assert best is not None
+    return ZeroShotSelection(encoder=best[1], wording=best[2], validation_accuracy=float(best[0]), table=table)
