@@ -15,6 +15,11 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v flite >/dev/null || missing+=(flite)
 [ -d /usr/share/asterisk/sounds/en_US_f_Allison/digits ] || missing+=(asterisk-core-sounds-en-wav)
+[ -d /usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/digits ] || missing+=(asterisk-core-sounds-ru-wav)
+[ -d /usr/share/asterisk/sounds/fr_CA_f_June/digits ] || missing+=(asterisk-core-sounds-fr-wav)
+[ -d /usr/share/asterisk/sounds/es_MX_f_Allison/digits ] || missing+=(asterisk-core-sounds-es-wav)
+[ -d /usr/share/asterisk/sounds/it_IT_m_Carlo/digits ] || missing+=(asterisk-core-sounds-it-wav)
+[ -d /usr/share/asterisk/sounds/it_IT_f_Menardi/digits ] || missing+=(asterisk-prompt-it-menardi-wav)
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

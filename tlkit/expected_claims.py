@@ -121,8 +121,10 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
     "10_speech_keywords": (
         "Keras rebuild matches the TFLite embedding model (max abs diff <= 1e-4)",
         "NumPy log-mel front end matches the TFLite one (max abs diff <= 1e-3)",
-        "5 examples/word, real recordings: pretrained beats the better raw-feature baseline by >= 0.30 (mean of seeds)",
-        "... and by >= 0.20 on every seed",
+        "5 examples/word, real recordings of every speaker: pretrained accuracy >= * (mean of seeds; chance 0.10)",
+        "5 examples/word, real recordings: pretrained beats the strongest baseline by >= * (mean of seeds)",
+        "... and by >= * on every seed (* seeds)",
+        "every baseline fits its training clips (training accuracy >= *, every language and seed)",
     ),
 
 }

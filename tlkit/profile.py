@@ -238,20 +238,29 @@ class Budget:
                                            # development gap +4.1 on validation; the old 5-point bound had 1 point of margin
     ts_speedup_min: float = 50.0           # claim: student throughput / teacher throughput on the device both run on
     sp_train_per_word: int = 20            # notebook 10: synthetic training clips per word (the few-shot pool)
+    sp_val_per_word: int = 10              # English validation voices (training accents, other variants)
     sp_test_per_word: int = 10             # held-out espeak-ng voices, and flite voices, per word
+    sp_lang_train_per_word: int = 10       # ru/fr/es/it: espeak-ng training pool per word
     sp_real_variants: int = 5              # placements (offset, gain, noise) of each real recorded digit
-    sp_shots: tuple[int, ...] = (1, 3, 5, 10)
+    sp_languages: tuple[str, ...] = ("en", "ru", "fr", "es", "it")
+    sp_shots: tuple[int, ...] = (1, 3, 5, 10)   # English learning curve; the other languages run k=5
     sp_seeds: tuple[int, ...] = (0, 1, 2)
-    sp_head_steps: int = 150               # optimiser steps (batch 32) of every head in the sweep
-    sp_head_learning_rate: float = 3e-3
-    sp_cnn_steps: int = 100
-    sp_cnn_learning_rate: float = 3e-3
+    sp_select_seed: int = 100              # the k=5 draw and initial weights that choose the recipes on val
+    sp_learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)   # candidates, chosen per method on val
+    sp_step_grid: tuple[int, ...] = (150, 300)                 # candidates (batch 32); baselines >= transfer's
     sp_page_epochs: int = 20               # the notebook's own stage 1 (batch 16, 5 clips per word)
-    sp_finetune_epochs: int = 6            # stage 2: top blocks of the embedding network unfrozen
+    sp_finetune_epochs: tuple[int, ...] = (2, 4, 6)   # stage 2 candidates (0 = keep stage 1), chosen on val
     sp_unfreeze_blocks: int = 2            # top_conv + block5
-    sp_lr_factor: float = 10.0
-    sp_gain_min: float = 0.30              # claim: pretrained minus the better raw baseline, real recordings, k=5,
-    sp_gain_min_seed: float = 0.20         # mean over seeds / every seed (quick, seeds 0-2: mean 0.44, min 0.36)
+    sp_lr_factor: float = 10.0             # stage 2 rate = stage 1 rate / 10 (a convention, not tuned)
+    # Claims of notebook 10 (quick; real recordings of all five languages, 60 recordings, k=5, mean over
+    # recordings), fixed 2026-12-07 from development seeds 3, 4, 5 (recipes chosen on val with sp_select_seed)
+    # BEFORE the final run on seeds 0-2. Measured on seeds 3-5: pretrained 0.613 / 0.607 / 0.600; strongest
+    # baseline (log-mel + same head) 0.280 / 0.243 / 0.317; gain mean 0.327, min 0.283; baselines' lowest
+    # training accuracy 0.96 (CNN) and 0.98 (log-mel head).
+    sp_real_floor: float = 0.45            # pretrained accuracy on the real recordings, mean of seeds (chance 0.10)
+    sp_gain_min: float = 0.20              # pretrained minus the strongest baseline, mean of seeds
+    sp_gain_min_seed: float = 0.15         # ... on every seed
+    sp_fit_floor: float = 0.90             # every baseline's training accuracy, every language and seed
 
 
 _BUDGETS = {
@@ -599,7 +608,7 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], zs_encoder="use_multilingual", ts_t
                            ts_seeds=(0, 1, 2), ts_speedup_min=5.0)
 # Speech keywords: the same packaged speech-embedding model; more voices, placements and seeds.
 _BUDGETS["full"] = replace(_BUDGETS["full"], sp_train_per_word=40, sp_test_per_word=40, sp_real_variants=20,
-                           sp_seeds=(0, 1, 2, 3, 4))
+                           sp_val_per_word=20, sp_lang_train_per_word=40, sp_seeds=(0, 1, 2, 3, 4))
 # Full, 01's cache claim: NOT YET MEASURED ON FULL DATA. Loading 6,000 cached ResNet50 feature vectors also hashes
 # the 6,000 x 160 x 160 x 3 input images (~460 MB) to find the cache entry, while a T4 computes the features in
 # seconds, so the quick profile's 10x is not assumed: the threshold is 2x until a full run measures it.

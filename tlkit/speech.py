@@ -8,10 +8,13 @@ lesson itself: their constants are read once, the front end is recomputed in Num
 is rebuilt as a Keras model with the TFLite weights copied in (so it can be frozen, or fine-tuned); the
 TFLite interpreter only verifies that both agree (:func:`tflite_log_mel`, :func:`tflite_embeddings`).
 
-Data: the ten digits "zero" ... "nine" spoken by synthetic voices (Debian ``espeak-ng`` for training and a
-held-out voice test, ``flite`` as an engine never seen in training) and the real recorded digits of the Debian
-package ``asterisk-core-sounds-en-wav`` (one human speaker, 8 kHz, resampled to 16 kHz). Every clip is 1.6 s:
-the word at a random offset with background noise, all drawn from fixed seeds (:func:`keyword_data`).
+Data: the ten digits spoken by synthetic voices (Debian ``espeak-ng`` for training, validation and a held-out
+voice test, ``flite`` as an engine never seen in training) and the real recorded digits of Debian's Asterisk
+sound packages (``REAL_SPEAKERS``: English, Russian, French, Spanish and Italian, six speaker-language sets by
+five people, 8 kHz, resampled to 16 kHz). Every language is its own ten-word task (:data:`LANGUAGES`), trained on
+espeak-ng voices of that language. Every clip is 1.6 s: the word at a random offset with background noise, all
+drawn from fixed seeds (:func:`keyword_data`). Recipes (learning rate, steps, fine-tuning epochs) are chosen on
+the English validation voices only (:func:`select_recipe`, :func:`choose`).
 """
 from __future__ import annotations
 
@@ -43,19 +46,58 @@ WINDOW_FRAMES, WINDOW_STEP = 76, 8                    # one embedding per 76 mel
 EMBEDDING_DIM = 96
 PACKAGE = "openwakeword==0.5.1"
 INSTALL_HINT = "pip install --no-deps openwakeword==0.5.1"
-APT_HINT = "apt-get install -y --no-install-recommends espeak-ng flite asterisk-core-sounds-en-wav"
+APT_HINT = ("apt-get install -y --no-install-recommends espeak-ng flite asterisk-core-sounds-en-wav "
+            "asterisk-core-sounds-ru-wav asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav "
+            "asterisk-core-sounds-it-wav asterisk-prompt-it-menardi-wav")
 MODEL_SHA256 = {
     "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
     "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
 }
-REAL_DIGITS_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits")
+SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
+REAL_DIGITS_DIR = SOUNDS_DIR / "en_US_f_Allison" / "digits"
+
+
+@dataclass(frozen=True)
+class Language:
+    """One ten-word task: the digits 0-9 as spoken words, espeak-ng accents for training (and, for English,
+    held-out test accents), and the real speakers (Asterisk sound directories) of the language."""
+
+    words: tuple[str, ...]
+    train_accents: tuple[str, ...]
+    real_speakers: tuple[str, ...]
+
+
+# The real speakers: directory under SOUNDS_DIR -> (Debian package, the person). es_MX_f_Allison is the same
+# person as en_US_f_Allison (Allison Smith), so the real recordings hold 6 speaker-language sets by 5 people.
+REAL_SPEAKERS: dict[str, tuple[str, str]] = {
+    "en_US_f_Allison": ("asterisk-core-sounds-en-wav", "Allison Smith"),
+    "ru_RU_f_IvrvoiceRU": ("asterisk-core-sounds-ru-wav", "ivrvoice.ru speaker (provided by Maxim Topal)"),
+    "fr_CA_f_June": ("asterisk-core-sounds-fr-wav", "June Wallack"),
+    "es_MX_f_Allison": ("asterisk-core-sounds-es-wav", "Allison Smith"),
+    "it_IT_m_Carlo": ("asterisk-core-sounds-it-wav", "Carlo Flora"),
+    "it_IT_f_Menardi": ("asterisk-prompt-it-menardi-wav", "Paola Dal Zot (Menardi prompts)"),
+}
 # Voices: espeak-ng accent + voice variant. Training and held-out voices share neither accent nor variant.
 TRAIN_ACCENTS = ("en-us", "en-gb", "en-gb-x-rp", "en-029")
 TRAIN_VARIANTS = ("m1", "m2", "m3", "m7", "f1", "f2", "f3")
 TEST_ACCENTS = ("en-gb-scotland", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
 TEST_VARIANTS = ("m4", "m5", "m6", "f4", "f5")
+VAL_VARIANTS = ("m8", "Andy", "Annie")                 # validation voices: training accents, other variants
 FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")
-SPLITS = ("train", "test_voices", "test_engine", "test_real")
+LANGUAGES: dict[str, Language] = {
+    "en": Language(WORDS, TRAIN_ACCENTS, ("en_US_f_Allison",)),
+    "ru": Language(("ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять"),
+                   ("ru", "ru-lv"), ("ru_RU_f_IvrvoiceRU",)),
+    "fr": Language(("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"),
+                   ("fr", "fr-be", "fr-ch"), ("fr_CA_f_June",)),
+    "es": Language(("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"),
+                   ("es", "es-419"), ("es_MX_f_Allison",)),
+    "it": Language(("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove"),
+                   ("it",), ("it_IT_m_Carlo", "it_IT_f_Menardi")),
+}
+SPLITS = ("train", "val", "test_voices", "test_engine", "test_real")     # English; other languages: train, test_real
+TEST_SPLITS = ("test_voices", "test_engine", "test_real")
+_STREAMS = {"train": 0, "test_voices": 1, "test_engine": 2, "test_real": 3, "val": 4}   # fixed rng stream per split
 _DATA_VERSION = 1
 
 
@@ -368,13 +410,18 @@ def synthesize(word: str, engine: str, voice: str, speed: int = 160, pitch: int 
     return x
 
 
-def real_recording(word: str) -> np.ndarray:
-    """The real recorded digit ``word`` (asterisk-core-sounds-en-wav, one speaker, 8 kHz -> 16 kHz)."""
-    if word not in WORDS:
-        raise ValueError(f"word must be one of {WORDS}, got {word!r}")
-    path = REAL_DIGITS_DIR / f"{WORDS.index(word)}.wav"
+def real_recording(word: str, speaker: str = "en_US_f_Allison") -> np.ndarray:
+    """A real recorded digit: ``word`` in the speaker's language (e.g. "seven", or "семь" for
+    ``ru_RU_f_IvrvoiceRU``), from the Asterisk sound package of ``speaker`` (8 kHz -> 16 kHz)."""
+    if speaker not in REAL_SPEAKERS:
+        raise ValueError(f"speaker must be one of {sorted(REAL_SPEAKERS)}, got {speaker!r}")
+    lang = next(k for k, v in LANGUAGES.items() if speaker in v.real_speakers)
+    if word not in LANGUAGES[lang].words:
+        raise ValueError(f"word must be one of {LANGUAGES[lang].words}, got {word!r}")
+    path = SOUNDS_DIR / speaker / "digits" / f"{LANGUAGES[lang].words.index(word)}.wav"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; install the real recordings with: {APT_HINT}")
+        raise FileNotFoundError(f"{path} is missing; install the real recordings "
+                                f"({REAL_SPEAKERS[speaker][0]}) with: {APT_HINT}")
     return _trim(_read_wav(path))
 
 
@@ -401,8 +448,9 @@ class SpeechSplit:
     name: str
     clips: np.ndarray
     labels: np.ndarray
-    sources: list[str]                      # "engine:voice:speed:pitch" or "real:asterisk"
+    sources: list[str]                      # "engine:voice:speed:pitch" or "real:<speaker>:0:0"
     key: str = ""                           # cache key of the split's recipe
+    groups: list[str] = field(default_factory=list)   # speaker "engine:voice", or "real:<speaker>:<digit>"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -410,10 +458,11 @@ class SpeechSplit:
 
 @dataclass
 class KeywordData:
-    """The four splits of :func:`keyword_data` and the words."""
+    """The splits of :func:`keyword_data`, the words and the language."""
 
     words: tuple[str, ...]
     splits: dict[str, SpeechSplit] = field(default_factory=dict)
+    language: str = "en"
 
     def __getitem__(self, name: str) -> SpeechSplit:
         if name not in self.splits:
@@ -421,54 +470,73 @@ class KeywordData:
         return self.splits[name]
 
 
-def _recipes(split: str, per_word: int, seed: int) -> list[tuple[str, str, str, int, int, int]]:
-    """(word, engine, voice, speed, pitch, placement seed) for every clip of a split, from a fixed seed."""
-    rng = np.random.default_rng([seed, SPLITS.index(split)])
+def _recipes(split: str, per_word: int, seed: int,
+             language: str = "en") -> list[tuple[str, str, str, int, int, int]]:
+    """(word, engine, voice, speed, pitch, placement seed) for every clip of a split, from a fixed seed.
+    For real recordings ``voice`` is the speaker directory; every speaker's word is placed ``per_word`` times."""
+    lang = LANGUAGES[language]
+    stream = [seed, _STREAMS[split]] + ([] if language == "en" else [list(LANGUAGES).index(language)])
+    rng = np.random.default_rng(stream)
+    accents = {"train": lang.train_accents, "val": lang.train_accents, "test_voices": TEST_ACCENTS}
+    variants = {"train": TRAIN_VARIANTS, "val": VAL_VARIANTS, "test_voices": TEST_VARIANTS}
     out = []
-    for w, word in enumerate(WORDS):
+    for w, word in enumerate(lang.words):
+        if split == "test_real":
+            for speaker in lang.real_speakers:
+                out.extend((word, "real", speaker, 0, 0, int(rng.integers(2**31))) for _ in range(per_word))
+            continue
         for i in range(per_word):
-            if split == "train":
-                voice = f"{TRAIN_ACCENTS[rng.integers(len(TRAIN_ACCENTS))]}+{TRAIN_VARIANTS[rng.integers(len(TRAIN_VARIANTS))]}"
+            if split in accents:
+                acc, var = accents[split], variants[split]
+                voice = f"{acc[rng.integers(len(acc))]}+{var[rng.integers(len(var))]}"
                 out.append((word, "espeak-ng", voice, int(rng.integers(120, 200)), int(rng.integers(25, 75)),
                             int(rng.integers(2**31))))
-            elif split == "test_voices":
-                voice = f"{TEST_ACCENTS[rng.integers(len(TEST_ACCENTS))]}+{TEST_VARIANTS[rng.integers(len(TEST_VARIANTS))]}"
-                out.append((word, "espeak-ng", voice, int(rng.integers(120, 200)), int(rng.integers(25, 75)),
-                            int(rng.integers(2**31))))
-            elif split == "test_engine":
+            else:  # test_engine
                 out.append((word, "flite", FLITE_VOICES[i % len(FLITE_VOICES)], int(rng.integers(80, 125)), 0,
                             int(rng.integers(2**31))))
-            else:
-                out.append((word, "real", "asterisk", 0, 0, int(rng.integers(2**31))))
     return out
 
 
-def keyword_data(b: Budget | None = None, seed: int = 0) -> KeywordData:
-    """The digits task with fixed splits (same clips on every call with the same budget and ``seed``):
+def keyword_data(b: Budget | None = None, seed: int = 0, language: str = "en") -> KeywordData:
+    """The digits task of ``language`` with fixed splits (same clips on every call with the same budget and
+    ``seed``). English (``language="en"``) has five splits:
 
     * ``train`` - ``b.sp_train_per_word`` clips per word, espeak-ng voices from ``TRAIN_ACCENTS x TRAIN_VARIANTS``;
+    * ``val`` - ``b.sp_val_per_word`` per word, the training accents with other variants (``VAL_VARIANTS``):
+      the only split used to choose recipes;
     * ``test_voices`` - ``b.sp_test_per_word`` per word, held-out espeak-ng accents and variants;
     * ``test_engine`` - ``b.sp_test_per_word`` per word, the five flite voices (an engine never trained on);
-    * ``test_real`` - the 10 real recordings, each placed ``b.sp_real_variants`` times (offset, gain, noise).
+    * ``test_real`` - every real recording of the language, each placed ``b.sp_real_variants`` times (offset,
+      gain, noise); the placements of one recording share its group ``real:<speaker>:<digit>``.
+
+    Other languages (``ru``, ``fr``, ``es``, ``it``) have ``train`` (``b.sp_lang_train_per_word`` per word,
+    espeak-ng voices of the language) and ``test_real``.
     """
     b = b or budget()
-    sizes = {"train": b.sp_train_per_word, "test_voices": b.sp_test_per_word,
-             "test_engine": b.sp_test_per_word, "test_real": b.sp_real_variants}
-    data = KeywordData(words=WORDS)
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}, got {language!r}")
+    if language == "en":
+        sizes = {"train": b.sp_train_per_word, "val": b.sp_val_per_word, "test_voices": b.sp_test_per_word,
+                 "test_engine": b.sp_test_per_word, "test_real": b.sp_real_variants}
+    else:
+        sizes = {"train": b.sp_lang_train_per_word, "test_real": b.sp_real_variants}
+    lang = LANGUAGES[language]
+    data = KeywordData(words=lang.words, language=language)
     for split, per_word in sizes.items():
         if not isinstance(per_word, int) or per_word < 1:
             raise ValueError(f"budget size for {split!r} must be a positive int, got {per_word!r}")
-        recipes = _recipes(split, per_word, seed)
+        recipes = _recipes(split, per_word, seed, language)
         key = hashlib.sha1(json.dumps([_DATA_VERSION, recipes]).encode()).hexdigest()[:16]
         with ThreadPoolExecutor(max_workers=4) as pool:  # the synthesisers are separate processes
-            audios = list(pool.map(lambda r: real_recording(r[0]) if r[1] == "real" else synthesize(*r[:5]),
+            audios = list(pool.map(lambda r: real_recording(r[0], r[2]) if r[1] == "real" else synthesize(*r[:5]),
                                    recipes))
         clips = np.zeros((len(recipes), CLIP_SAMPLES), dtype=np.float32)
         for i, (audio, recipe) in enumerate(zip(audios, recipes)):
             clips[i] = place(audio, np.random.default_rng(recipe[5]))
-        labels = np.array([WORDS.index(r[0]) for r in recipes], dtype=np.int64)
+        labels = np.array([lang.words.index(r[0]) for r in recipes], dtype=np.int64)
         sources = [f"{r[1]}:{r[2]}:{r[3]}:{r[4]}" for r in recipes]
-        data.splits[split] = SpeechSplit(split, clips, labels, sources, key)
+        groups = [f"real:{r[2]}:{lang.words.index(r[0])}" if r[1] == "real" else f"{r[1]}:{r[2]}" for r in recipes]
+        data.splits[split] = SpeechSplit(split, clips, labels, sources, key, groups)
     return data
 
 
@@ -543,95 +611,208 @@ def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
 
 
 def _reset(model, fresh, optimizer_state: list[np.ndarray]) -> None:
-    """Give a compiled ``model`` the initial weights of ``fresh`` (same architecture) and its optimiser's
-    initial state, so one compiled training step serves every run of a sweep."""
+    """Give a compiled ``model`` the initial weights of ``fresh`` (same architecture), its optimiser's
+    initial state and the random state of its dropout layers, so one compiled training step serves every run
+    of a sweep and each run depends only on its own seed."""
     model.set_weights(fresh.get_weights())
     for v, value in zip(model.optimizer.variables, optimizer_state):
         v.assign(value)
+    for layer, new in zip(model.layers, fresh.layers):     # dropout's random stream too: a run is reproducible
+        if getattr(layer, "seed_generator", None) is not None and getattr(new, "seed_generator", None) is not None:
+            layer.seed_generator.state.assign(new.seed_generator.state)
 
 
 METHODS = ("pretrained embedding + head", "log-mel + same head", "CNN from scratch")
+FEATURE_OF = {METHODS[0]: "embedding", METHODS[1]: "logmel", METHODS[2]: "logmel"}
+BATCH = 32
 
 
-def few_shot_curve(data: KeywordData, shots: Iterable[int], seeds: Sequence[int], b: Budget | None = None,
-                   methods: Sequence[str] = METHODS) -> list[dict[str, Any]]:
-    """Accuracy on every test split for each method x k examples per word x seed (rows of dicts).
+@dataclass(frozen=True)
+class Recipe:
+    """A method's training recipe: Adam at ``learning_rate`` for ``steps`` steps of batch 32."""
 
-    The pretrained embedding and the log-mel baseline train :func:`keyword_head` on cached features
-    (Adam at ``b.sp_head_learning_rate``, ``b.sp_head_steps`` steps); the scratch baseline trains
-    :func:`spectrogram_cnn` on the log-mel spectrograms (``b.sp_cnn_learning_rate``, ``b.sp_cnn_steps``).
-    Every run sees the same k examples per word for a given seed, and starts from fresh random weights."""
-    import keras
-
-    b = b or budget()
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"methods must be among {METHODS}, got {unknown}")
-    feats = {kind: {s: features(data[s], kind) for s in SPLITS} for kind in ("embedding", "logmel")}
-    test_names = SPLITS[1:]
-    rows = []
-    for method in methods:
-        f = feats["embedding" if method == METHODS[0] else "logmel"]
-        x_test = np.concatenate([f[s] for s in test_names])
-        if method == METHODS[2]:
-            build = functools.partial(spectrogram_cnn, f["train"].shape[1:], len(data.words))
-            lr, steps = b.sp_cnn_learning_rate, b.sp_cnn_steps
-        else:
-            build = functools.partial(keyword_head, f["train"].shape[1:], len(data.words))
-            lr, steps = b.sp_head_learning_rate, b.sp_head_steps
-        model = build()
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
-        model.optimizer.build(model.trainable_variables)
-        state = [np.array(v) for v in model.optimizer.variables]
-        for k in shots:
-            for seed in seeds:
-                idx = few_shot_indices(data["train"].labels, int(k), seed)
-                keras.utils.set_random_seed(seed)
-                _reset(model, build(), state)
-                _fit_steps(model, f["train"][idx], data["train"].labels[idx], steps, 32, seed)
-                pred = np.argmax(model.predict(x_test, batch_size=256, verbose=0), axis=1)
-                row: dict[str, Any] = {"method": method, "k": int(k), "seed": int(seed)}
-                start = 0
-                for s in test_names:
-                    n = len(data[s])
-                    row[s] = float(np.mean(pred[start:start + n] == data[s].labels))
-                    start += n
-                rows.append(row)
-    return rows
+    method: str
+    learning_rate: float
+    steps: int
 
 
-def two_stage(data: KeywordData, k: int, seed: int, b: Budget | None = None) -> dict[str, dict[str, float]]:
-    """Stage 1: :func:`keyword_head` on the frozen network's cached embeddings of k examples per word.
-    Stage 2: the head on top of :func:`embedding_network` with its top ``b.sp_unfreeze_blocks`` blocks
-    unfrozen, recompiled at ``b.sp_head_learning_rate / b.sp_lr_factor``, ``b.sp_finetune_epochs`` epochs on
-    the log-mel spectrograms. Returns the accuracy of both stages on every test split."""
+def choose(scores: dict[Any, float]) -> Any:
+    """The candidate with the highest validation score. Ties go to the candidate listed first, so list
+    candidates cheapest first (fewest steps). ``scores`` must be non-empty and finite."""
+    if not scores:
+        raise ValueError("scores must not be empty")
+    vals = np.array(list(scores.values()), dtype=float)
+    if not np.all(np.isfinite(vals)):
+        raise ValueError(f"scores must be finite, got {scores}")
+    return list(scores)[int(np.argmax(vals))]
+
+
+def _build(method: str, input_shape: tuple[int, ...], n_words: int):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == METHODS[2]:
+        return spectrogram_cnn(input_shape, n_words)
+    return keyword_head(input_shape, n_words)
+
+
+class _Runner:
+    """One compiled model per method; every run starts from fresh weights and a fresh optimiser state, with
+    its own learning rate (so the training step is traced once for a whole sweep)."""
+
+    def __init__(self, method: str, input_shape: tuple[int, ...], n_words: int):
+        import keras
+
+        self.method, self.shape, self.n_words = method, tuple(input_shape), n_words
+        self.model = _build(method, self.shape, n_words)
+        self.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.state = [np.array(v) for v in self.model.optimizer.variables]
+
+    def reset(self, seed: int, learning_rate: float) -> None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        _reset(self.model, _build(self.method, self.shape, self.n_words), self.state)
+        self.model.optimizer.learning_rate.assign(learning_rate)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, steps: int, seed: int) -> None:
+        _fit_steps(self.model, x, y, steps, BATCH, seed)
+
+    def loss_accuracy(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        loss, acc = self.model.evaluate(x, y, batch_size=256, verbose=0)
+        return float(loss), float(acc)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.model.predict(x, batch_size=256, verbose=0), axis=1)
+
+
+def select_recipe(data: KeywordData, method: str, learning_rates: Sequence[float], step_grid: Sequence[int],
+                  k: int, seed: int, min_steps: int = 0) -> tuple[Recipe, list[dict[str, Any]]]:
+    """Choose ``method``'s learning rate and number of steps on the validation voices.
+
+    Trains on ``k`` examples per word of ``data["train"]`` (drawn with ``seed``) once per learning rate,
+    for ``max(step_grid)`` steps, and scores ``data["val"]`` after each step count of ``step_grid`` that is
+    ``>= min_steps`` (a baseline gets at least the transfer arm's steps). Only the train and val splits are
+    read; the test splits are never touched. Returns the chosen :class:`Recipe` (:func:`choose`: best
+    validation accuracy, ties to fewer steps) and one row per candidate (validation accuracy, training loss).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    grid = sorted(int(s) for s in step_grid if s >= min_steps)
+    if not grid or not learning_rates:
+        raise ValueError(f"no candidate: step_grid {step_grid} (>= {min_steps}), learning_rates {learning_rates}")
+    kind = FEATURE_OF[method]
+    runner = _Runner(method, features(data["train"], kind).shape[1:], len(data.words))
+    idx = few_shot_indices(data["train"].labels, k, seed)
+    x, y = features(data["train"], kind)[idx], data["train"].labels[idx]
+    xv, yv = features(data["val"], kind), data["val"].labels
+    rows, scores = [], {}
+    for lr in learning_rates:
+        runner.reset(seed, float(lr))
+        done = 0
+        for steps in grid:
+            runner.fit(x, y, steps - done, seed + steps)
+            done = steps
+            loss, train_acc = runner.loss_accuracy(x, y)
+            val_acc = float(np.mean(runner.predict(xv) == yv))
+            rows.append({"method": method, "learning rate": float(lr), "steps": steps, "train loss": loss,
+                         "train accuracy": train_acc, "val accuracy": val_acc})
+            scores[(steps, float(lr))] = val_acc
+    steps, lr = choose(dict(sorted(scores.items())))
+    return Recipe(method, lr, steps), rows
+
+
+def grouped_accuracy(pred: np.ndarray, labels: np.ndarray, groups: Sequence[str]) -> dict[str, float]:
+    """Accuracy per group (e.g. the placements of one real recording): {group: fraction correct}."""
+    pred, labels = np.asarray(pred), np.asarray(labels)
+    if pred.shape != labels.shape or len(groups) != len(labels):
+        raise ValueError(f"pred {pred.shape}, labels {labels.shape} and {len(groups)} groups must match")
+    g = np.asarray(groups)
+    return {str(u): float(np.mean(pred[g == u] == labels[g == u])) for u in dict.fromkeys(groups)}
+
+
+def few_shot_runs(tasks: Sequence[KeywordData], recipes: dict[str, Recipe], shots: dict[str, Sequence[int]],
+                  seeds: Sequence[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every method (its :class:`Recipe`) x task (language) x k examples per word (``shots[language]``) x seed.
+
+    Returns (runs, utterances): one row per run with the language, the training loss at half and all of the
+    recipe's steps, the training accuracy and the accuracy on every test split of the task; and one row per
+    run and real recording (accuracy over its placements, so a recording counts once)."""
+    runs, utterances = [], []
+    for method, recipe in recipes.items():
+        kind = FEATURE_OF[method]
+        runner = None
+        for data in tasks:
+            f = {s: features(data[s], kind) for s in data.splits}
+            tests = [s for s in TEST_SPLITS if s in data.splits]
+            runner = runner or _Runner(method, f["train"].shape[1:], len(data.words))
+            for k in shots[data.language]:
+                for seed in seeds:
+                    idx = few_shot_indices(data["train"].labels, int(k), seed)
+                    x, y = f["train"][idx], data["train"].labels[idx]
+                    runner.reset(seed, recipe.learning_rate)
+                    half = recipe.steps // 2
+                    runner.fit(x, y, half, seed)
+                    loss_half, _ = runner.loss_accuracy(x, y)
+                    runner.fit(x, y, recipe.steps - half, seed + 1)
+                    loss, train_acc = runner.loss_accuracy(x, y)
+                    row: dict[str, Any] = {"method": method, "language": data.language, "k": int(k),
+                                           "seed": int(seed), "train loss (half)": loss_half,
+                                           "train loss": loss, "train accuracy": train_acc}
+                    for s in tests:
+                        pred = runner.predict(f[s])
+                        row[s] = float(np.mean(pred == data[s].labels))
+                        if s == "test_real":
+                            for g, acc in grouped_accuracy(pred, data[s].labels, data[s].groups).items():
+                                utterances.append({"method": method, "language": data.language, "k": int(k),
+                                                   "seed": int(seed), "speaker": g.split(":")[1],
+                                                   "utterance": g, "accuracy": acc})
+                    runs.append(row)
+    return runs, utterances
+
+
+def two_stage(data: KeywordData, k: int, seed: int, recipe: Recipe, b: Budget | None = None) -> dict[str, Any]:
+    """Stage 1: :func:`keyword_head` on the frozen network's cached embeddings of k examples per word
+    (``recipe``). Stage 2: the head on top of :func:`embedding_network` with its top ``b.sp_unfreeze_blocks``
+    blocks unfrozen, at ``recipe.learning_rate / b.sp_lr_factor``, batch 16, one epoch at a time up to
+    ``max(b.sp_finetune_epochs)``; the number of epochs (0 = keep stage 1) is chosen on ``data["val"]``
+    among ``(0,) + b.sp_finetune_epochs``. Returns both stages' accuracy on every test split and the chosen
+    epochs (the test splits are scored once, after the choice)."""
     import keras
 
     b = b or budget()
     idx = few_shot_indices(data["train"].labels, k, seed)
     y = data["train"].labels[idx]
-    emb = {s: features(data[s], "embedding") for s in SPLITS}
+    emb = {s: features(data[s], "embedding") for s in data.splits}
+    mel = {s: features(data[s], "logmel")[..., None] for s in data.splits}
     keras.utils.set_random_seed(seed)
     head = keyword_head(emb["train"].shape[1:], len(data.words))
-    head.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate), loss="sparse_categorical_crossentropy")
+    head.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="sparse_categorical_crossentropy")
     head.optimizer.build(head.trainable_variables)     # state before fit: the training step is traced once
-    _fit_steps(head, emb["train"][idx], y, b.sp_head_steps, 32, seed)
+    _fit_steps(head, emb["train"][idx], y, recipe.steps, BATCH, seed)
 
-    def scores(model, kind):
-        out = {}
-        for s in SPLITS[1:]:
-            x = emb[s] if kind == "embedding" else features(data[s], "logmel")[..., None]
-            out[s] = float(np.mean(np.argmax(model.predict(x, batch_size=64, verbose=0), axis=1) == data[s].labels))
-        return out
+    def accuracy(model, x, split):
+        return float(np.mean(np.argmax(model.predict(x, batch_size=64, verbose=0), axis=1) == data[split].labels))
 
-    stage1 = scores(head, "embedding")
+    tests = [s for s in TEST_SPLITS if s in data.splits]
+    stage1 = {s: accuracy(head, emb[s], s) for s in tests}
     net = embedding_network()
     unfreeze_top(net, b.sp_unfreeze_blocks)
     inputs = keras.Input(shape=(n_frames(), MEL_BANDS, 1))
     model = keras.Model(inputs, head(net(inputs)))
-    model.compile(optimizer=keras.optimizers.Adam(b.sp_head_learning_rate / b.sp_lr_factor),
+    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate / b.sp_lr_factor),
                   loss="sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
-    mel = features(data["train"], "logmel")[idx][..., None]
-    model.fit(mel, y, epochs=b.sp_finetune_epochs, batch_size=16, verbose=0)
-    return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": scores(model, "logmel")}
+    val = {0: accuracy(model, mel["val"], "val")}
+    best = model.get_weights()
+    for epoch in range(1, max(b.sp_finetune_epochs) + 1):
+        model.fit(mel["train"][idx], y, epochs=1, batch_size=16, verbose=0)
+        if epoch in b.sp_finetune_epochs:
+            val[epoch] = accuracy(model, mel["val"], "val")
+            if choose(val) == epoch:
+                best = model.get_weights()
+    epochs = choose(val)
+    model.set_weights(best)
+    return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": {s: accuracy(model, mel[s], s) for s in tests},
+            "epochs": epochs, "val": val}
