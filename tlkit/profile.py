@@ -85,6 +85,18 @@ class Budget:
     idea_twin_alive_min: float = 1e-3      # 00: per-feature std across test photos of the twin's features
     idea_probe_floor: float = 0.55         # 00: pretrained probe accuracy on every seed (chance 0.10)
     idea_twin_gain_min: float = 0.30       # 00: pretrained minus twin, every seed
+    # notebook 08 - frozen features from three hubs + a linear head (C chosen by cross-validation inside each draw's
+    # labelled examples), at tlkit.hubs.IMAGE_LABELS_PER_CLASS / TEXT_LABELS_PER_CLASS, seeds tlkit.hubs.SEEDS.
+    # Thresholds fixed 2026-12-07 from a DEVELOPMENT run (draw seeds 10-12 instead of 0-2: `python scripts/dev_run.py 08
+    # --setup "import tlkit.hubs as h; h.SEEDS = (10, 11, 12)"`), before the final run. Dev worst seed/k: image
+    # features 0.609, gain over raw pixels 38.3 points, x / 255 cost 40 points; MiniLM 0.463, mean gain over bag of
+    # words at 5/class 4.6 points, worst seed -4.2 points.
+    hb_image_floor: float = 0.50           # 08: frozen ImageNet features + head, every seed and k (chance 0.10)
+    hb_image_gain_min: float = 0.20        # 08: ... minus the same head on raw pixels, every seed and k
+    hb_text_floor: float = 0.40            # 08: frozen MiniLM preset + head, every seed and k (chance 0.33)
+    hb_text_mean_gain_min: float = 0.02    # 08: MiniLM minus bag of words at the smallest k, mean over seeds
+    hb_text_worst_gain_min: float = -0.10  # 08: MiniLM minus bag of words, worst seed and k (may be below 0)
+    hb_wrong_cost_min: float = 0.10        # 08: right preprocessing minus x / 255, every seed and k
     # 01's baselines (fair: recipe chosen on a validation split carved by group from the training photos, then
     # trained until the training loss plateaus, tlkit.imageselect.fit_until_plateau; the caps are fe_scratch_steps /
     # fe_twin_steps)
