@@ -43,16 +43,19 @@ def _is_notebook_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """After the last cell of a notebook: its recorded claims must be exactly the registered ones, held, finite.
 
     A deleted claim cell, a renamed claim, a claim not in the registry or a NaN value fails here (as an error of the
-    notebook's last cell), even though every cell ran."""
+    notebook's last cell), even though every cell ran. A wrapper that checks *after* pytest's own teardown, so a
+    failure here never leaves the item half torn down (which would break the next test on the same worker)."""
+    result = yield
     if not _is_notebook_cell(item):
-        return
+        return result
     path = Path(str(item.fspath))
     if nextitem is not None and Path(str(nextitem.fspath)) == path:
-        return
+        return result
     from tlkit.claims import check_notebook_claims
 
     res = NOTEBOOK_RESULTS / f"{path.stem}.json"
@@ -60,3 +63,4 @@ def pytest_runtest_teardown(item, nextitem):
     problems = check_notebook_claims(path.stem, data, os.environ.get("TLKIT_PROFILE", "quick"))
     if problems:
         raise NotebookClaimsFailed(f"{path.name}: " + "; ".join(problems))
+    return result
