@@ -21,10 +21,10 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
     "01_feature_extraction": (
         "cached features load >= *x faster than computing them",
         "a head epoch on cached features costs >= 10x less * time than through the frozen backbone",
-        "feature extraction reaches >= * accuracy at * labels/class on every one of * seeds",
-        "at * labels/class feature extraction beats the small CNN from scratch by >= * points on every one of * seeds",
-        "at * labels/class feature extraction beats the same architecture from scratch by >= * points on every one of "
-        "* seeds",
+        "feature extraction reaches >= * accuracy at * labels/class (chance *; *)",
+        "at * labels/class feature extraction beats the small CNN from scratch by >= * points (*)",
+        "at * labels/class feature extraction beats the same architecture from scratch by >= * points (*)",
+        "every scratch model behind these claims learned its training photos: training accuracy >= * (chance *)",
     ),
 
     # --- 02_fine_tuning_images

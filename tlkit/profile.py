@@ -74,7 +74,7 @@ class Budget:
     fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
     fe_twin_size: int = 48                 # ... its input size (small: training the whole network is costly)
     fe_twin_steps: int = 400               # ... its largest number of optimiser steps (batch 16; it stops on a plateau)
-    fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
+    fe_twin_seeds: tuple[int, ...] = (0,)  # one run in quick (each costs ~20 CPU s): its claim says "in this run"
     fe_cache_speedup_min: float = 10.0     # 01 claim: cached features load this many times faster than computed
     # notebook 00 - ImageNet features vs the untrained twin (BatchNorm statistics re-estimated on the training photos),
     # linear probe at 5 labels/class with C chosen by cross-validation inside the labelled photos. Thresholds fixed
@@ -89,7 +89,7 @@ class Budget:
     # trained until the training loss plateaus, tlkit.imageselect.fit_until_plateau; the caps are fe_scratch_steps /
     # fe_twin_steps)
     fe_val_fraction: float = 0.3           # share of each class's training photos (whole groups) used to validate
-    fe_scratch_lrs: tuple[float, ...] = (1e-3, 3e-3)   # small CNN: candidate learning rates (x augmentation off/on)
+    fe_scratch_lrs: tuple[float, ...] = (3e-3, 1e-2)   # small CNN: candidate learning rates (x augmentation off/on)
     fe_twin_lrs: tuple[float, ...] = (1e-3, 3e-3)      # same-architecture twin: candidate learning rates (no augm.)
     fe_plateau_min_steps: int = 100        # never stop a baseline before this many optimiser steps
     fe_plateau_patience: int = 40          # ... stop when its training loss has not fallen by 0.02 for this many steps
@@ -99,6 +99,7 @@ class Budget:
     fe_accuracy_min: float = 0.50          # floor: feature extraction accuracy at fe_twin_k labels/class, every seed
     fe_gain_min: float = 0.20              # feature extraction minus small CNN, every seed and every k <= fe_twin_k
     fe_twin_gain_min: float = 0.20         # feature extraction minus the same architecture from scratch, every seed
+    fe_fit_floor: float = 0.90             # floor: training accuracy of every scratch model behind the claims
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
@@ -270,6 +271,10 @@ _BUDGETS = {
         fe_train_pool=3000,
         fe_test_size=2000,
         fe_labels_per_class=(3, 5),          # the smallest photo class has 5 training photos
+        # the small CNN reads the photos resized to 32 px: on development seeds 3-4 (2026-12-07; 41 validation photos
+        # carved from the training pool, test photos not read) its candidate recipes scored 0.24-0.46 validation
+        # accuracy at 32 px and 0.29-0.46 at 64 px, at about half the CPU time per run
+        fe_scratch_size=32,
         fe_seeds=(0, 1, 2),
         fe_head_steps=300,
         fe_scratch_steps=600,
@@ -616,6 +621,9 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], fe_cache_speedup_min=2.0)
 # Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
 _BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_learning_rate=1e-3, fe_twin_size=160, fe_twin_steps=600, fe_accuracy_min=0.75,
                            fe_twin_seeds=(0,))
+# Full, 01's gains and the scratch models' fit floor (cats vs dogs, chance 0.5): NOT MEASURED ON FULL DATA (no GPU or
+# network here); conservative values, not the quick profile's development-run thresholds.
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_gain_min=0.20, fe_twin_gain_min=0.20, fe_fit_floor=0.70)
 # Full, notebook 00 (cats vs dogs, chance 0.5): NOT MEASURED ON FULL DATA (no network here); the floor and the gap
 # are set conservatively until a full run on a GPU measures them.
 _BUDGETS["full"] = replace(_BUDGETS["full"], idea_probe_floor=0.75, idea_twin_gain_min=0.15)
