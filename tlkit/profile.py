@@ -94,12 +94,20 @@ class Budget:
     fe_plateau_min_steps: int = 100        # never stop a baseline before this many optimiser steps
     fe_plateau_patience: int = 40          # ... stop when its training loss has not fallen by 0.02 for this many steps
     fe_probe_cs: tuple[float, ...] = (0.01, 0.1, 1.0)  # the transfer arm's logistic-regression C, also chosen on validation
-    # 01 thresholds: set from development seeds 3-5 (quick, 2026-12-07, before the final run on seeds 0-2) with margin;
-    # see the DEV comment at the quick profile below.
-    fe_accuracy_min: float = 0.50          # floor: feature extraction accuracy at fe_twin_k labels/class, every seed
-    fe_gain_min: float = 0.20              # feature extraction minus small CNN, every seed and every k <= fe_twin_k
-    fe_twin_gain_min: float = 0.20         # feature extraction minus the same architecture from scratch, every seed
-    fe_fit_floor: float = 0.90             # floor: training accuracy of every scratch model behind the claims
+    # 01 thresholds (quick), fixed 2026-12-07 BEFORE the final run (fe_seeds 0-2, twin seed 0) from a development run
+    # on seeds 3, 4, 5 (`python scripts/dev_images.py 01 --seeds 3 4 5`: fe_seeds = fe_twin_seeds = (3, 4, 5), the
+    # notebook's pipeline otherwise; recipes chosen on the validation split: head C 0.01, small CNN lr 3e-3 with
+    # augmentation, twin lr 3e-3). Measured on the 115 test photos (one photo = 0.87 points):
+    #   feature extraction at 5 labels/class: 0.670 / 0.696 / 0.722 (min 0.670, mean 0.696)
+    #   minus the small CNN, points: 3 labels/class 33.0 / 45.2 / 45.2, 5 labels/class 36.5 / 37.4 / 52.2 (min 33.0,
+    #   mean 41.6); minus the same architecture at 5 labels/class: 55.7 / 46.1 / 53.0 (min 46.1, mean 51.6)
+    #   training accuracy of the scratch models behind the claims: small CNN 0.82-1.00 (mean 0.93), twin 0.92 / 0.78 /
+    #   0.96 (min 0.78, mean 0.89)
+    # Rule: the worst development value moved 5 points against the claim, rounded outward to a multiple of 5 points.
+    fe_accuracy_min: float = 0.60          # floor: feature extraction accuracy at fe_twin_k labels/class, every seed
+    fe_gain_min: float = 0.25              # feature extraction minus small CNN, every seed and every k <= fe_twin_k
+    fe_twin_gain_min: float = 0.40         # feature extraction minus the same architecture from scratch, every seed
+    fe_fit_floor: float = 0.70             # floor: training accuracy of every scratch model behind the claims
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
