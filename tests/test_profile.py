@@ -55,6 +55,7 @@ def test_image_claims_have_their_points_in_every_profile(name):
     b = profile.budget(name)
     assert b.fe_twin_k in b.fe_labels_per_class
     assert len(b.fe_seeds) >= 3
+    assert b.ft_naive_epochs == b.ft_head_epochs + b.ft_finetune_epochs   # 02: all-trainable runs, two-stage's epochs
 
 
 def test_set_seed_is_reproducible():
