@@ -128,11 +128,19 @@ class Budget:
     ft_seed: int = 0                       # 02's seed (validation split, initial weights, batches): one run
     ft_val_fraction: float = 0.25          # 02: share of each class's training photos (whole groups) held out to
                                            # validate: every stopping epoch and the sweep's choice are made on it
-    # 02 thresholds: set from development seeds 1-3 (quick, 2026-12-07, before the final run on seed 0) with margin;
-    # see the DEV comment at the quick profile below.
-    ft_gain_min: float = -0.03             # two-stage minus feature extraction on the target (quick tolerance)
-    ft_accuracy_min: float = 0.50          # floor: two-stage target accuracy
-    ft_knowledge_min: float = 0.80         # floor: source knowledge two-stage fine-tuning keeps (quick: share of
+    # 02 thresholds (quick), fixed 2026-12-07 BEFORE the final run (ft_seed 0) from development runs on seeds 1, 2, 3
+    # (`python scripts/dev_images.py 02 --seeds 1 2 3`: ft_seed = 1, 2, 3, the notebook otherwise; every stopping epoch
+    # chosen on that seed's validation photos). Measured on the 115 test photos (one photo = 0.87 points):
+    #   feature extraction 0.687 / 0.730 / 0.661; two-stage 0.713 / 0.739 / 0.670 (min 0.670, mean 0.707)
+    #   two-stage minus feature extraction, points: +2.6 / +0.9 / +0.9 (min +0.9, mean +1.4)
+    #   ImageNet top-1 unchanged on held-out photos: two-stage 1.000 on every seed; all trainable at the stage-1 rate
+    #   0.000 on every seed (target 0.304 / 0.148 / 0.304); all trainable at the stage-2 rate 0.610 / 0.571 / 0.571
+    #   (target 0.348 / 0.348 / 0.313; its best validation epoch 8, 9, 6 of 9)
+    # Rule (as for 01): the worst development value moved 5 points against the claim, rounded outward to a multiple
+    # of 5 points. The knowledge-gap claims (>= 30 and >= 5 points) and the BatchNorm claim keep their fixed values.
+    ft_gain_min: float = -0.05             # two-stage minus feature extraction on the target (quick tolerance)
+    ft_accuracy_min: float = 0.60          # floor: two-stage target accuracy
+    ft_knowledge_min: float = 0.95         # floor: source knowledge two-stage fine-tuning keeps (quick: share of
                                            # unchanged ImageNet top-1 answers; full: Imagenette probe accuracy)
     txt_encoder: str = "minilm"            # text_encoder() default: real all-MiniLM-L6-v2 (quick)
     txt_seq_len: int = 64                  # tokens per text (reviews: median 19 words, max 72)
