@@ -84,6 +84,7 @@ def test_fit_until_plateau_reports_fit():
     fit = imageselect.fit_until_plateau(_build, x, y, Recipe(3e-2), max_steps=40, min_steps=5, patience_steps=5,
                                         batch_size=8)
     assert 0 < fit.steps <= 40 + 5 and len(fit.losses) >= 1 and np.isfinite(fit.final_loss)
+    assert fit.final_loss == min(fit.losses)                     # the lowest-loss epoch's weights are kept
     assert fit.train_accuracy > 0.5
 
 
@@ -108,3 +109,45 @@ def test_fit_keep_best_restores_best_validation_epoch():
 def test_fit_keep_best_rejects_bad_epochs():
     with pytest.raises(ValueError):
         imageselect.fit_keep_best(None, None, None, None, None, epochs=0)
+
+
+def _build_bn():
+    import keras
+
+    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255.0),
+                             keras.layers.BatchNormalization(momentum=0.99, name="bn"), keras.layers.Flatten(),
+                             keras.layers.Dropout(0.2), keras.layers.Dense(3, activation="softmax")])
+
+
+def test_fit_until_plateau_reuse_trains_like_a_fresh_model():
+    x, y, _ = _data()
+    kw = dict(max_steps=30, min_steps=10, patience_steps=10, batch_size=8)
+    fresh = imageselect.fit_until_plateau(_build_bn, x, y, Recipe(1e-2), seed=3, **kw)
+    imageselect.fit_until_plateau(_build_bn, x, y, Recipe(1e-2), seed=3, reuse=True, **kw)
+    imageselect.fit_until_plateau(_build_bn, x[:20], y[:20], Recipe(3e-2), seed=5, reuse=True, **kw)   # other run
+    again = imageselect.fit_until_plateau(_build_bn, x, y, Recipe(1e-2), seed=3, reuse=True, **kw)
+    assert again.model is imageselect._REUSED[(_build_bn, False, 8)]
+    np.testing.assert_allclose(again.losses, fresh.losses, rtol=1e-4, atol=1e-5)
+    assert again.train_accuracy == pytest.approx(fresh.train_accuracy)
+
+
+def test_fit_until_plateau_stops_once_fitted():
+    x, y, _ = _data()
+    fit = imageselect.fit_until_plateau(_build, x, y, Recipe(5e-2), max_steps=2000, min_steps=1000,
+                                        patience_steps=1000, min_delta=0.05, batch_size=8)
+    assert fit.stopped == "fitted" and fit.steps < 2000
+    assert fit.losses[-1] < 0.05 and fit.losses[-2] < 0.05 and fit.train_accuracy == 1.0
+    capped = imageselect.fit_until_plateau(_build, x, y, Recipe(1e-6), max_steps=20, min_steps=20, batch_size=8)
+    assert capped.stopped == "max steps"
+
+
+def test_fit_until_plateau_reestimates_batchnorm_on_the_training_photos():
+    x, y, _ = _data()
+    fit = imageselect.fit_until_plateau(_build_bn, x, y, Recipe(1e-2), max_steps=16, min_steps=16, batch_size=8)
+    bn = fit.model.get_layer("bn")
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), (x / 255.0).mean(axis=(0, 1, 2)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), (x / 255.0).var(axis=(0, 1, 2)), rtol=1e-3)
+    stale = imageselect.fit_until_plateau(_build_bn, x, y, Recipe(1e-2), max_steps=16, min_steps=16, batch_size=8,
+                                          reestimate_bn=False)
+    assert not np.allclose(np.asarray(stale.model.get_layer("bn").moving_mean), (x / 255.0).mean(axis=(0, 1, 2)),
+                           atol=1e-3)

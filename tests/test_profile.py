@@ -48,6 +48,16 @@ def test_quick_budget_is_small():
     assert b.image_size == 28 and max(b.fe_labels_per_class) <= 100 and len(b.fe_seeds) >= 3
 
 
+@pytest.mark.parametrize("name", profile.PROFILES)
+def test_image_claims_have_their_points_in_every_profile(name):
+    """01's claims read the learning curve at fe_twin_k and at every k <= fe_twin_k: in both profiles that point
+    exists (no empty slice, no NaN claim), and its "every seed" claims run >= 3 seeds."""
+    b = profile.budget(name)
+    assert b.fe_twin_k in b.fe_labels_per_class
+    assert len(b.fe_seeds) >= 3
+    assert b.ft_naive_epochs == b.ft_head_epochs + b.ft_finetune_epochs   # 02: all-trainable runs, two-stage's epochs
+
+
 def test_set_seed_is_reproducible():
     profile.set_seed(3)
     a = np.random.rand(3)

@@ -21,20 +21,21 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
     "01_feature_extraction": (
         "cached features load >= *x faster than computing them",
         "a head epoch on cached features costs >= 10x less * time than through the frozen backbone",
-        "feature extraction reaches >= * accuracy at * labels/class on every one of * seeds",
-        "at * labels/class feature extraction beats the small CNN from scratch by >= * points on every one of * seeds",
-        "at * labels/class feature extraction beats the same architecture from scratch by >= * points on every one of "
-        "* seeds",
+        "feature extraction reaches >= * accuracy at * labels/class (chance *; *)",
+        "at * labels/class feature extraction beats the small CNN from scratch by >= * points (*)",
+        "at * labels/class feature extraction beats the same architecture from scratch by >= * points (*)",
+        "every scratch model behind these claims learned its training photos: training accuracy >= * (chance *)",
     ),
 
     # --- 02_fine_tuning_images
     "02_fine_tuning_images": (
         "two-stage fine-tuning reaches >= * target accuracy in this run",
         "two-stage fine-tuning >= feature extraction on the target in this run (tolerance *)",
-        "two-stage fine-tuning keeps >= 30 points more source knowledge than training everything from the start at "
-        "the stage-1 rate",
-        "all trainable from the start at the stage-1 rate loses >= 5 points of source knowledge",
-        "BatchNorm statistics did not change during two-stage fine-tuning",
+        "two-stage fine-tuning keeps >= * source knowledge (*) in this run",
+        "in this run two-stage fine-tuning keeps >= 30 points more source knowledge than training everything from the "
+        "start at the stage-1 rate",
+        "in this run all trainable from the start at the stage-1 rate loses >= 5 points of source knowledge",
+        "BatchNorm statistics did not change during two-stage fine-tuning in this run",
     ),
 
     # --- 03_fine_tuning_bert

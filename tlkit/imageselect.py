@@ -80,15 +80,19 @@ def with_augmentation(build: Callable[[], object], augment: bool) -> Callable[[]
         return build
 
     def built():
-        import keras
-
-        model = build()
-        aug = keras.Sequential([keras.layers.RandomFlip("horizontal"),
-                                keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest")], name="augment")
-        inputs = keras.Input(shape=model.input_shape[1:])
-        return keras.Model(inputs, model(aug(inputs)))
+        return _augmented(build())
 
     return built
+
+
+def _augmented(model):
+    """``model`` behind random horizontal flips and small shifts (active only while training)."""
+    import keras
+
+    aug = keras.Sequential([keras.layers.RandomFlip("horizontal"),
+                            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest")], name="augment")
+    inputs = keras.Input(shape=model.input_shape[1:])
+    return keras.Model(inputs, model(aug(inputs)))
 
 
 @dataclass
@@ -97,19 +101,93 @@ class FitResult:
 
     model: object
     steps: int                       # optimiser steps taken
-    final_loss: float                # training loss of the last epoch (training mode: dropout, augmentation)
+    final_loss: float                # training loss of the epoch kept, the lowest (training mode: dropout, augm.)
     train_accuracy: float            # accuracy on its own training photos (inference mode)
     losses: list[float] = field(default_factory=list)   # training loss per epoch
+    stopped: str = ""                # why it stopped: "plateau", "fitted" (loss < min_delta) or "max steps"
+
+
+#: compiled models kept by ``fit_until_plateau(..., reuse=True)``: (builder, augment, batch size) -> model
+_REUSED: dict = {}
+_REUSED_MAX = 4
+
+
+def _has_batchnorm(model) -> bool:
+    import keras
+
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
+
+
+def _reset_into(target, fresh, learning_rate: float) -> None:
+    """Make the compiled ``target`` start like the freshly built ``fresh`` (same structure): every variable
+    (weights, BatchNorm statistics, random-layer seed states) copied, the optimiser's state zeroed (step 0) and
+    its learning rate set. The compiled training step of ``target`` is kept (no new graph tracing)."""
+    dst, src = target.variables, fresh.variables
+    if len(dst) != len(src) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(dst, src)):
+        raise ValueError("fit_until_plateau(reuse=True): the builder no longer builds the same model")
+    for a, b in zip(dst, src):
+        a.assign(b.value)
+    opt = target.optimizer
+    for v in opt.variables:
+        v.assign(np.zeros(tuple(v.shape), dtype=v.dtype))
+    opt.learning_rate = learning_rate
+
+
+def _plateau_stopper(per_epoch: int, min_steps: int, patience_steps: int, min_delta: float):
+    """A Keras callback: stop when the epoch training loss has not fallen below its best minus ``min_delta`` for
+    ``patience_steps`` steps (not before ``min_steps``), or at once when two epochs in a row are below
+    ``min_delta``: such a loss cannot fall by ``min_delta`` any more (the training photos are fitted). At the end
+    the model gets back the weights of its lowest-loss epoch (``best_epoch``, from 0). ``reason`` says why it
+    stopped ("" when neither rule did)."""
+    import keras
+
+    class Plateau(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_step, self.low, self.reason = np.inf, 0, 0, ""
+            self.lowest, self.best_epoch, self.weights = np.inf, 0, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss, step = float(logs["loss"]), (epoch + 1) * per_epoch
+            if loss < self.lowest:
+                self.lowest, self.best_epoch, self.weights = loss, epoch, self.model.get_weights()
+            if loss < self.best - min_delta:
+                self.best, self.best_step = loss, step
+            self.low = self.low + 1 if loss < min_delta else 0
+            if self.low >= 2:
+                self.reason = "fitted"
+            elif step >= min_steps and step - self.best_step >= patience_steps:
+                self.reason = "plateau"
+            if self.reason:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+
+    return Plateau()
 
 
 def fit_until_plateau(build: Callable[[], object], x: np.ndarray, y: np.ndarray, recipe: Recipe,
                       max_steps: int = 600, min_steps: int = 100, patience_steps: int = 40,
-                      min_delta: float = 0.02, batch_size: int = 16, seed: int = 0) -> FitResult:
+                      min_delta: float = 0.02, batch_size: int = 16, seed: int = 0,
+                      reestimate_bn: bool = True, reuse: bool = False) -> FitResult:
     """Train ``build()`` from random weights with ``recipe`` until the training loss stops falling: stop when the
     best epoch loss has not improved by ``min_delta`` for ``patience_steps`` optimiser steps (never before
-    ``min_steps``, never after ``max_steps``). The rule reads the *training* loss only."""
-    import keras
+    ``min_steps``, never after ``max_steps``), or once two epochs in a row end below ``min_delta`` (fitted: the
+    loss cannot fall by ``min_delta`` any more); then keep the weights of the epoch with the lowest training loss.
+    The rule reads the *training* loss only.
 
+    ``reestimate_bn``: afterwards every BatchNorm layer's moving mean / variance is recomputed on the training
+    photos (one pass in training mode, no augmentation, no gradients; ``tlkit.backbones.reestimate_batchnorm``).
+    A short training leaves those statistics behind the weights (momentum 0.99 keeps a quarter of their initial
+    0/1 after 140 steps), so in inference mode the network would not be the one that fitted its photos.
+
+    ``reuse``: keep one compiled model per builder (and augmentation, batch size) for the next call and re-start
+    it from a freshly built model's weights instead of compiling a new one: the same training, without tracing
+    the training graph again (seconds for a deep network). The returned model is then overwritten by the next
+    call with the same builder: evaluate it first."""
+    from .backbones import reestimate_batchnorm
     from .train import accuracy, compile_classifier
 
     if len(x) == 0:
@@ -120,13 +198,26 @@ def fit_until_plateau(build: Callable[[], object], x: np.ndarray, y: np.ndarray,
     per_epoch = int(np.ceil(len(x) / batch_size))
     max_epochs = max(1, int(np.ceil(max_steps / per_epoch)))
     set_seed(seed)
-    model = compile_classifier(with_augmentation(build, recipe.augment)(), recipe.learning_rate)
-    stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=min_delta,
-                                         patience=max(1, int(np.ceil(patience_steps / per_epoch))),
-                                         start_from_epoch=int(np.ceil(min_steps / per_epoch)))
+    inner = build()
+    fresh = _augmented(inner) if recipe.augment else inner
+    key = (build, bool(recipe.augment), batch_size)
+    if reuse and key in _REUSED:
+        model = _REUSED[key]
+        _reset_into(model, fresh, recipe.learning_rate)
+        inner = model.layers[-1] if recipe.augment else model
+    else:
+        model = compile_classifier(fresh, recipe.learning_rate)
+        if reuse:
+            while len(_REUSED) >= _REUSED_MAX:
+                _REUSED.pop(next(iter(_REUSED)))
+            _REUSED[key] = model
+    stop = _plateau_stopper(per_epoch, min_steps, patience_steps, min_delta)
     h = model.fit(x, y, epochs=max_epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=[stop])
     losses = [float(v) for v in h.history["loss"]]
-    return FitResult(model, len(losses) * per_epoch, losses[-1], accuracy(model, x, y), losses)
+    if reestimate_bn and _has_batchnorm(inner):
+        reestimate_batchnorm(inner, np.asarray(x))
+    return FitResult(model, len(losses) * per_epoch, losses[stop.best_epoch], accuracy(model, x, y), losses,
+                     stop.reason or "max steps")
 
 
 def select_recipe(build: Callable[[], object], candidates: Sequence[Recipe], x_pool: np.ndarray,
@@ -150,7 +241,7 @@ def select_recipe(build: Callable[[], object], candidates: Sequence[Recipe], x_p
         fit = fit_until_plateau(build, x_pool[idx], y_pool[idx], recipe, seed=seed, **fit_kwargs)
         rows.append({"recipe": str(recipe), "validation accuracy": accuracy(fit.model, x_pool[val_idx],
                                                                             y_pool[val_idx]),
-                     "steps": fit.steps, "final training loss": fit.final_loss,
+                     "steps": fit.steps, "stop": fit.stopped, "training loss": fit.final_loss,
                      "training accuracy": fit.train_accuracy, "fit photos": len(idx), "validation photos": len(val_idx)})
     best = int(np.argmax([r["validation accuracy"] for r in rows]))
     return candidates[best], rows

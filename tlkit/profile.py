@@ -74,7 +74,7 @@ class Budget:
     fe_twin_k: int = 5                     # labels per class of the same-architecture-from-scratch run
     fe_twin_size: int = 48                 # ... its input size (small: training the whole network is costly)
     fe_twin_steps: int = 400               # ... its largest number of optimiser steps (batch 16; it stops on a plateau)
-    fe_twin_seeds: tuple[int, ...] = (0, 1, 2)
+    fe_twin_seeds: tuple[int, ...] = (0,)  # one run in quick (each costs ~20 CPU s): its claim says "in this run"
     fe_cache_speedup_min: float = 10.0     # 01 claim: cached features load this many times faster than computed
     # notebook 00 - ImageNet features vs the untrained twin (BatchNorm statistics re-estimated on the training photos),
     # linear probe at 5 labels/class with C chosen by cross-validation inside the labelled photos. Thresholds fixed
@@ -101,38 +101,59 @@ class Budget:
     # trained until the training loss plateaus, tlkit.imageselect.fit_until_plateau; the caps are fe_scratch_steps /
     # fe_twin_steps)
     fe_val_fraction: float = 0.3           # share of each class's training photos (whole groups) used to validate
-    fe_scratch_lrs: tuple[float, ...] = (1e-3, 3e-3)   # small CNN: candidate learning rates (x augmentation off/on)
+    fe_scratch_lrs: tuple[float, ...] = (3e-3, 1e-2)   # small CNN: candidate learning rates (x augmentation off/on)
     fe_twin_lrs: tuple[float, ...] = (1e-3, 3e-3)      # same-architecture twin: candidate learning rates (no augm.)
     fe_plateau_min_steps: int = 100        # never stop a baseline before this many optimiser steps
     fe_plateau_patience: int = 40          # ... stop when its training loss has not fallen by 0.02 for this many steps
     fe_probe_cs: tuple[float, ...] = (0.01, 0.1, 1.0)  # the transfer arm's logistic-regression C, also chosen on validation
-    # 01 thresholds: set from development seeds 3-5 (quick, 2026-12-07, before the final run on seeds 0-2) with margin;
-    # see the DEV comment at the quick profile below.
-    fe_accuracy_min: float = 0.50          # floor: feature extraction accuracy at fe_twin_k labels/class, every seed
-    fe_gain_min: float = 0.20              # feature extraction minus small CNN, every seed and every k <= fe_twin_k
-    fe_twin_gain_min: float = 0.20         # feature extraction minus the same architecture from scratch, every seed
+    # 01 thresholds (quick), fixed 2026-12-07 BEFORE the final run (fe_seeds 0-2, twin seed 0) from a development run
+    # on seeds 3, 4, 5 (`python scripts/dev_images.py 01 --seeds 3 4 5`: fe_seeds = fe_twin_seeds = (3, 4, 5), the
+    # notebook's pipeline otherwise; recipes chosen on the validation split: head C 0.01, small CNN lr 3e-3 with
+    # augmentation, twin lr 3e-3). Measured on the 115 test photos (one photo = 0.87 points):
+    #   feature extraction at 5 labels/class: 0.670 / 0.696 / 0.722 (min 0.670, mean 0.696)
+    #   minus the small CNN, points: 3 labels/class 33.0 / 45.2 / 45.2, 5 labels/class 36.5 / 37.4 / 52.2 (min 33.0,
+    #   mean 41.6); minus the same architecture at 5 labels/class: 55.7 / 46.1 / 53.0 (min 46.1, mean 51.6)
+    #   training accuracy of the scratch models behind the claims: small CNN 0.82-1.00 (mean 0.93), twin 0.92 / 0.78 /
+    #   0.96 (min 0.78, mean 0.89)
+    # Rule: the worst development value moved 5 points against the claim, rounded outward to a multiple of 5 points.
+    fe_accuracy_min: float = 0.60          # floor: feature extraction accuracy at fe_twin_k labels/class, every seed
+    fe_gain_min: float = 0.25              # feature extraction minus small CNN, every seed and every k <= fe_twin_k
+    fe_twin_gain_min: float = 0.40         # feature extraction minus the same architecture from scratch, every seed
+    fe_fit_floor: float = 0.70             # floor: training accuracy of every scratch model behind the claims
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-notebook budgets below (prefix = notebook): defaults are the quick values; the full profile's
     # values are set at the end of this file.
     ft_train_images: int = 3000            # labelled target images used for training (the rest of 01's pool)
     ft_image_size: int = 96                # 02: input size while fine-tuning (every epoch runs the backbone)
-    ft_head_epochs: int = 10               # stage 1: frozen backbone, new head only
+    ft_head_epochs: int = 5                # stage 1: frozen backbone, new head only (best validation epoch kept)
     ft_head_learning_rate: float = 1e-2    # stage 1 (the learning rate of 01's head); also the naive run's
     ft_lr_factor: float = 100.0            # stage 2 learning rate = stage 1 / factor (10-100x smaller)
-    ft_finetune_epochs: int = 5            # stage 2: top block(s) unfrozen
+    ft_finetune_epochs: int = 4            # stage 2: top block(s) unfrozen (best validation epoch kept)
     ft_unfreeze_blocks: int = 1            # stage 2 unfreezes this many top blocks
-    ft_naive_epochs: int = 6               # everything trainable from the start (every epoch trains all weights)
+    ft_naive_epochs: int = 9               # everything trainable from the start, both rates: as many epochs (and
+                                           # steps) as the two-stage run, ft_head_epochs + ft_finetune_epochs
     ft_sweep_blocks: tuple[int, ...] = (0, 1, 3)   # how-much-to-unfreeze sweep (empty: head, top, half, all)
     ft_probe_train: int = 2000             # source-task linear probe: training images
     ft_probe_test: int = 1000              # source-task linear probe: test images
     ft_sweep_epochs: int = 2               # epochs per setting of the how-much-to-unfreeze sweep
-    ft_timing_rounds: int = 1              # sweep speed: epochs per setting, interleaved; the fastest kept
+    ft_timing_rounds: int = 3              # sweep speed: epochs per setting, interleaved; the fastest kept
+    ft_seed: int = 0                       # 02's seed (validation split, initial weights, batches): one run
     ft_val_fraction: float = 0.25          # 02: share of each class's training photos (whole groups) held out to
                                            # validate: every stopping epoch and the sweep's choice are made on it
-    # 02 thresholds: set from development seeds 1-3 (quick, 2026-12-07, before the final run on seed 0) with margin;
-    # see the DEV comment at the quick profile below.
-    ft_gain_min: float = -0.03             # two-stage minus feature extraction on the target (quick tolerance)
-    ft_accuracy_min: float = 0.50          # floor: two-stage target accuracy
+    # 02 thresholds (quick), fixed 2026-12-07 BEFORE the final run (ft_seed 0) from development runs on seeds 1, 2, 3
+    # (`python scripts/dev_images.py 02 --seeds 1 2 3`: ft_seed = 1, 2, 3, the notebook otherwise; every stopping epoch
+    # chosen on that seed's validation photos). Measured on the 115 test photos (one photo = 0.87 points):
+    #   feature extraction 0.687 / 0.730 / 0.661; two-stage 0.713 / 0.739 / 0.670 (min 0.670, mean 0.707)
+    #   two-stage minus feature extraction, points: +2.6 / +0.9 / +0.9 (min +0.9, mean +1.4)
+    #   ImageNet top-1 unchanged on held-out photos: two-stage 1.000 on every seed; all trainable at the stage-1 rate
+    #   0.000 on every seed (target 0.304 / 0.148 / 0.304); all trainable at the stage-2 rate 0.610 / 0.571 / 0.571
+    #   (target 0.348 / 0.348 / 0.313; its best validation epoch 8, 9, 6 of 9)
+    # Rule (as for 01): the worst development value moved 5 points against the claim, rounded outward to a multiple
+    # of 5 points. The knowledge-gap claims (>= 30 and >= 5 points) and the BatchNorm claim keep their fixed values.
+    ft_gain_min: float = -0.05             # two-stage minus feature extraction on the target (quick tolerance)
+    ft_accuracy_min: float = 0.60          # floor: two-stage target accuracy
+    ft_knowledge_min: float = 0.95         # floor: source knowledge two-stage fine-tuning keeps (quick: share of
+                                           # unchanged ImageNet top-1 answers; full: Imagenette probe accuracy)
     txt_encoder: str = "minilm"            # text_encoder() default: real all-MiniLM-L6-v2 (quick)
     txt_seq_len: int = 64                  # tokens per text (reviews: median 19 words, max 72)
     txt_batch_size: int = 16
@@ -285,6 +306,10 @@ _BUDGETS = {
         fe_train_pool=3000,
         fe_test_size=2000,
         fe_labels_per_class=(3, 5),          # the smallest photo class has 5 training photos
+        # the small CNN reads the photos resized to 32 px: on development seeds 3-4 (2026-12-07; 41 validation photos
+        # carved from the training pool, test photos not read) its candidate recipes scored 0.24-0.46 validation
+        # accuracy at 32 px and 0.29-0.46 at 64 px, at about half the CPU time per run
+        fe_scratch_size=32,
         fe_seeds=(0, 1, 2),
         fe_head_steps=300,
         fe_scratch_steps=600,
@@ -549,7 +574,8 @@ _BUDGETS["full"] = replace(
     _BUDGETS["full"], ft_train_images=4000, ft_image_size=160, ft_head_epochs=3, ft_head_learning_rate=1e-3,
     ft_lr_factor=100.0, ft_finetune_epochs=3, ft_unfreeze_blocks=1, ft_naive_epochs=6, ft_sweep_blocks=(), ft_probe_train=1000, ft_probe_test=1000, ft_sweep_epochs=2,
     ft_timing_rounds=1, ft_gain_min=0.0,
-    ft_accuracy_min=0.75)   # full: no GPU run measured yet; two-stage >= feature extraction as published practice, floor conservative
+    ft_accuracy_min=0.75,   # full: no GPU run measured yet; two-stage >= feature extraction as published practice, floor conservative
+    ft_knowledge_min=0.50)  # full, NOT MEASURED: Imagenette probe accuracy after two-stage (chance 0.10), conservative
 # bert_small_en_uncased (4 layers, 512 wide, 29M params): ~4x faster than bert_base on a Colab T4,
 # so the 3-setting freezing sweep x 3 seeds fits in well under an hour.
 _BUDGETS["full"] = replace(
@@ -633,6 +659,9 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], fe_cache_speedup_min=2.0)
 # Full: the same-architecture scratch run is ResNet50 from random weights at the full image size.
 _BUDGETS["full"] = replace(_BUDGETS["full"], fe_head_epochs=5, fe_learning_rate=1e-3, fe_twin_size=160, fe_twin_steps=600, fe_accuracy_min=0.75,
                            fe_twin_seeds=(0,))
+# Full, 01's gains and the scratch models' fit floor (cats vs dogs, chance 0.5): NOT MEASURED ON FULL DATA (no GPU or
+# network here); conservative values, not the quick profile's development-run thresholds.
+_BUDGETS["full"] = replace(_BUDGETS["full"], fe_gain_min=0.20, fe_twin_gain_min=0.20, fe_fit_floor=0.70)
 # Full, notebook 00 (cats vs dogs, chance 0.5): NOT MEASURED ON FULL DATA (no network here); the floor and the gap
 # are set conservatively until a full run on a GPU measures them.
 _BUDGETS["full"] = replace(_BUDGETS["full"], idea_probe_floor=0.75, idea_twin_gain_min=0.15)
