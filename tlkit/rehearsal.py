@@ -75,7 +75,7 @@ def budget_overrides(full) -> dict[str, Any]:
         fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=4, fe_timing_batch=4, fe_timing_epochs=2,
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
         fe_scratch_lrs=(1e-3,), fe_twin_lrs=(1e-3,), fe_plateau_min_steps=1, fe_plateau_patience=1,
-        ft_train_images=8, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(0, 1),
+        ft_train_images=8, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(1,),
         ft_probe_train=12, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
         txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=20,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
