@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .profile import set_seed
-from .text import check_texts
+from .text import check_texts, select_on_validation
 
 STUDENT_KINDS = ("bag", "cnn")
 
@@ -322,15 +322,17 @@ def select_teacher_c(train_embeddings: np.ndarray, train_labels: np.ndarray, val
     if len(xt) != len(yt) or len(xv) != len(yv) or len(yv) == 0:
         raise ValueError(f"select_teacher_c: {len(xt)} train embeddings for {len(yt)} labels, "
                          f"{len(xv)} validation embeddings for {len(yv)} labels")
-    table, best = [], None
-    for c in grid:
+    train_accuracy: dict[float, float] = {}
+
+    def fit(c: float):
         head = LogisticRegression(C=c, max_iter=3000).fit(xt, yt)
-        row = {"C": c, "validation accuracy": float(np.mean(head.predict(xv) == yv)),
-               "train accuracy": float(np.mean(head.predict(xt) == yt))}
-        table.append(row)
-        if best is None or row["validation accuracy"] > best["validation accuracy"]:
-            best = row
-    return {"C": best["C"], "validation accuracy": best["validation accuracy"], "table": table}
+        train_accuracy[c] = float(np.mean(head.predict(xt) == yt))
+        return head
+
+    # grid sorted ascending + ties to the earlier candidate = ties to the smaller C
+    best, scores = select_on_validation(grid, fit, xv, yv, score=lambda head, x, y: float(np.mean(head.predict(x) == y)))
+    table = [{"C": c, "validation accuracy": v, "train accuracy": train_accuracy[c]} for c, v in zip(grid, scores)]
+    return {"C": best, "validation accuracy": scores[grid.index(best)], "table": table}
 
 
 def validation_checkpoints(student, texts: Sequence[str], labels: np.ndarray, every: int = 1):
