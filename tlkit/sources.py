@@ -29,6 +29,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from . import course
+
 #: the environment variable naming a JSON override of the table (see the module docstring)
 ENV = "TLKIT_SOURCES"
 KINDS = ("download", "tfds", "keras_applications", "keras_hub", "tfhub")
@@ -95,8 +97,8 @@ DEFAULT_SOURCES: Mapping[str, Source] = MappingProxyType({
                         label="NSMC, Naver sentiment movie corpus v1.0 (Lucy Park; CC0)"),
     # the course's own data files on GitHub (used only when the repository's data/ folder is absent, e.g. Colab)
     "course_data": Source("download", "the course data files",
-                          url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/"
-                              "main/data", host="raw.githubusercontent.com", label="the course repository"),
+                          url=course.raw_data_url(), host="raw.githubusercontent.com",
+                          label="the course repository (tlkit.course)"),
     # tensorflow-datasets; host = the builder's download host (cats_vs_dogs: its _URL), probed first
     "cats_vs_dogs": Source("tfds", "cats_vs_dogs (tensorflow-datasets)", tfds_name="cats_vs_dogs",
                            splits=("train[:80%]", "train[80%:]"), host="download.microsoft.com",
