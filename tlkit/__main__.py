@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
                    "(default: <out>/rehearsal; stand-in models are kept there between runs)")
     h.add_argument("--timeout", type=int, default=600, help="seconds per cell before it fails")
     sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
+    rf = sub.add_parser("reference", help="check (or --write) data/reference/quick.json, the results of the "
+                        "last complete quick run that notebook 09 shows where this run has none")
+    rf.add_argument("--write", nargs="+", metavar="DIR", default=None,
+                    help="rebuild it from the results folders of one complete quick run")
     c = sub.add_parser("course", help="where the course lives (tlkit/course.py): check or regenerate every "
                        "notebook's first cell and Colab badge and the README's badges")
     c.add_argument("--write", action="store_true", help="rewrite the files that differ (default: only check)")
@@ -66,6 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         from .kernel import install_kernel
 
         print(f"installed kernel at {install_kernel()}")
+        return 0
+    if args.command == "reference":
+        from . import reference
+
+        if args.write:
+            print(f"wrote {reference.write(args.write)}")
+            return 0
+        problems = reference.stale()
+        if problems:
+            print("reference results are out of date: " + "; ".join(problems) + f"; fix: {reference.FIX}")
+            return 1
+        print(f"reference results {reference.REFERENCE_FILE} match the claims every notebook makes")
         return 0
     if args.command == "course":
         from . import course

@@ -116,6 +116,7 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
 
     # --- 09_summary
     "09_summary": (
+        "every measured point of the article's list has a recorded row (* points)",
     ),
 
     # --- 10_speech_keywords
