@@ -84,6 +84,11 @@ TEST_ACCENTS = ("en-gb-scotland", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd
 TEST_VARIANTS = ("m4", "m5", "m6", "f4", "f5")
 VAL_VARIANTS = ("m8", "Andy", "Annie")                 # validation voices: training accents, other variants
 FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")
+# Every English accent of espeak-ng 1.50 and 1.51 (its lang/gmw/en* voices; en-us-nyc is new in 1.51), in order of
+# preference as the replacement of a held-out accent this espeak-ng lacks. Only an accent that is listed by the
+# installed espeak-ng and is neither a training/validation nor already a held-out accent can replace one.
+FALLBACK_ACCENTS = ("en-us-nyc", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-gb-x-rp",
+                    "en-us", "en-gb")
 LANGUAGES: dict[str, Language] = {
     "en": Language(WORDS, TRAIN_ACCENTS, ("en_US_f_Allison",)),
     "ru": Language(("ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять"),
@@ -360,6 +365,119 @@ def _need(binary: str) -> str:
     return path
 
 
+def _espeak(*args: str) -> str:
+    """The standard output of ``espeak-ng args`` (a listing, not speech)."""
+    return subprocess.run([_need("espeak-ng"), *args], check=True, capture_output=True, text=True,
+                          timeout=30).stdout
+
+
+@functools.lru_cache(maxsize=1)
+def espeak_version() -> str:
+    """The installed espeak-ng's version, e.g. ``"1.51"`` (from ``espeak-ng --version``; asked once per process)."""
+    text = _espeak("--version")
+    m = re.search(r"text-to-speech:\s*(\S+)", text)
+    if m is None:
+        raise RuntimeError(f"cannot read the version in the output of 'espeak-ng --version': {text.strip()!r}")
+    return m.group(1)
+
+
+def parse_voices(listing: str) -> frozenset[str]:
+    """The accent names ``espeak-ng -v`` accepts, from the output of ``espeak-ng --voices``: every voice's
+    language (the "Language" column) and file name (the last part of the "File" column, e.g. ``fr`` of
+    ``roa/fr``, whose language is ``fr-fr``), lower case. Voice variants (``!v/...``) are not accents."""
+    names = set()
+    for line in listing.splitlines()[1:]:
+        m = re.match(r"\s*\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)", line)
+        if m is None or m.group(2).startswith("!v/"):
+            continue
+        names.update((m.group(1).lower(), m.group(2).rsplit("/", 1)[-1].lower()))
+    if not names:
+        raise RuntimeError(f"'espeak-ng --voices' listed no voice; reinstall espeak-ng with: {APT_HINT}")
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=1)
+def espeak_voices() -> frozenset[str]:
+    """The accents (voice languages and file names) of the installed espeak-ng, asked once per process
+    (``espeak-ng --voices``; see :func:`parse_voices`). An accent not in it must not be used: given an unknown
+    ``-v`` name, espeak-ng silently speaks with a voice of the same language instead."""
+    return parse_voices(_espeak("--voices"))
+
+
+@dataclass(frozen=True)
+class Accents:
+    """The espeak-ng accents one language's splits use (:func:`split_accents`) and what differs from the
+    configured ones (one sentence per replaced or dropped accent)."""
+
+    language: str
+    version: str
+    splits: dict[str, tuple[str, ...]]
+    changes: tuple[str, ...] = ()
+
+
+def split_accents(language: str = "en") -> Accents:
+    """The espeak-ng accents each split of ``language`` uses with the installed espeak-ng.
+
+    Every configured accent that espeak-ng lists is kept, in its configured order (with all of them present
+    nothing changes). A missing training accent is dropped (from training and validation). A missing held-out
+    accent (English ``test_voices``) is replaced, at its place, by the first accent of :data:`FALLBACK_ACCENTS`
+    that espeak-ng lists and that is neither a training/validation nor a held-out accent, or dropped if there is
+    none. Raises ``RuntimeError`` (naming the version and the fix) if a split would keep no accent.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}, got {language!r}")
+    have, version = espeak_voices(), espeak_version()
+    train = LANGUAGES[language].train_accents
+    changes = []
+    kept = tuple(a for a in train if a.lower() in have)
+    for a in train:
+        if a not in kept:
+            changes.append(f"{a} is not in this espeak-ng ({version}): the {language} training"
+                           f"{' and validation' if language == 'en' else ''} voices use only "
+                           f"{', '.join(kept) or 'no accent'}")
+    splits = {"train": kept}
+    if language == "en":
+        splits["val"] = kept
+        used = set(train) | set(TEST_ACCENTS)
+        test, dropped = [], []
+        for a in TEST_ACCENTS:
+            use = a if a.lower() in have else next(
+                (f for f in FALLBACK_ACCENTS if f.lower() in have and f not in used), None)
+            if use is None:
+                dropped.append(a)
+                continue
+            if use != a:
+                used.add(use)
+                changes.append(f"{a} is not in this espeak-ng ({version}): the held-out voices use {use} instead")
+            test.append(use)
+        changes.extend(f"{a} is not in this espeak-ng ({version}), nor is another English accent unseen in "
+                       f"training: the held-out voices use only {', '.join(test) or 'no accent'}" for a in dropped)
+        splits["test_voices"] = tuple(test)
+    for split, accents in splits.items():
+        if not accents:
+            configured = TEST_ACCENTS if split == "test_voices" else train
+            raise RuntimeError(f"espeak-ng {version} has none of the {language} {split} accents "
+                               f"({', '.join(configured)}); the course needs espeak-ng 1.50 or newer with its "
+                               f"voice data (espeak-ng-data); install with: {APT_HINT}")
+    return Accents(language, version, splits, tuple(changes))
+
+
+def voice_report(languages: Iterable[str] = ("en",)) -> list[str]:
+    """Lines saying which espeak-ng voices (accent x variant) every split of ``languages`` uses, and each
+    configured accent this espeak-ng lacks and what replaced it."""
+    lines = [f"espeak-ng {espeak_version()} voices (accent+variant):"]
+    variants = {"train": TRAIN_VARIANTS, "val": VAL_VARIANTS, "test_voices": TEST_VARIANTS}
+    changes = []
+    for language in languages:
+        acc = split_accents(language)
+        for split, accents in acc.splits.items():
+            var = variants[split]
+            lines.append(f"  {language} {split}: {len(accents)} accent{'s' * (len(accents) != 1)} x {len(var)} "
+                         f"variants = {len(accents) * len(var)} voices: {', '.join(accents)} x {', '.join(var)}")
+        changes.extend(acc.changes)
+    return lines + changes
+
+
 def _read_wav(path: Path) -> np.ndarray:
     from scipy.io import wavfile
     from scipy.signal import resample_poly
@@ -385,11 +503,18 @@ def _trim(x: np.ndarray, threshold: float = 0.03, margin: int = 800) -> np.ndarr
 def synthesize(word: str, engine: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
     """One word spoken by ``espeak-ng`` (voice ``accent+variant``, speed in words/min, pitch 0-99) or
     ``flite`` (voice name; speed as a percentage of normal), as 16 kHz float audio on the int16 scale,
-    silence trimmed. Cached under the tlkit cache (``speech/tts``)."""
+    silence trimmed. Cached under the tlkit cache (``speech/tts``). An espeak-ng accent that the installed
+    espeak-ng does not list (:func:`espeak_voices`) raises ``ValueError`` instead of falling back silently."""
     if not isinstance(word, str) or not word.strip():
         raise ValueError(f"word must be a non-empty string, got {word!r}")
     if engine not in ("espeak-ng", "flite"):
         raise ValueError(f"engine must be 'espeak-ng' or 'flite', got {engine!r}")
+    if engine == "espeak-ng" and voice.split("+")[0].lower() not in espeak_voices():
+        accent = voice.split("+")[0].lower()   # checked before the cache: a clip cached under this name
+        lang = accent.split("-")[0]            # may have been spoken by another accent
+        same = sorted(a for a in espeak_voices() if a == lang or a.startswith(lang + "-"))
+        raise ValueError(f"espeak-ng {espeak_version()} has no accent {accent!r} (voice {voice!r}); it would "
+                         f"silently speak another accent instead. Its {lang!r} accents: {', '.join(same) or 'none'}")
     key = hashlib.sha1(json.dumps([word, engine, voice, speed, pitch]).encode()).hexdigest()[:16]
     path = cache_dir() / "speech" / "tts" / f"{key}.npy"
     if path.exists():
@@ -477,7 +602,11 @@ def _recipes(split: str, per_word: int, seed: int,
     lang = LANGUAGES[language]
     stream = [seed, _STREAMS[split]] + ([] if language == "en" else [list(LANGUAGES).index(language)])
     rng = np.random.default_rng(stream)
-    accents = {"train": lang.train_accents, "val": lang.train_accents, "test_voices": TEST_ACCENTS}
+    accents = {}
+    if split in ("train", "val", "test_voices"):                 # the espeak-ng accents this machine has
+        accents = split_accents(language).splits
+        if split not in accents:
+            raise ValueError(f"language {language!r} has no {split!r} split; its splits: train, test_real")
     variants = {"train": TRAIN_VARIANTS, "val": VAL_VARIANTS, "test_voices": TEST_VARIANTS}
     out = []
     for w, word in enumerate(lang.words):
@@ -511,6 +640,9 @@ def keyword_data(b: Budget | None = None, seed: int = 0, language: str = "en") -
 
     Other languages (``ru``, ``fr``, ``es``, ``it``) have ``train`` (``b.sp_lang_train_per_word`` per word,
     espeak-ng voices of the language) and ``test_real``.
+
+    The espeak-ng accents are those of :func:`split_accents`: the configured ones that the installed espeak-ng
+    lists, a missing held-out accent replaced by another unseen one or dropped (:func:`voice_report` says which).
     """
     b = b or budget()
     if language not in LANGUAGES:
