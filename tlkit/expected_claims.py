@@ -119,6 +119,14 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
         "every measured point of the article's list has a recorded row (* points)",
     ),
 
+    # --- 14_your_own_data
+    "14_your_own_data": (
+        "no image (and no variant of one) is in two of the train/validation/test folders",
+        "images: test accuracy >= * (chance *)",
+        "texts: the recipe kept on validation reaches >= * test accuracy (chance *)",
+        "the reloaded .keras model predicts what the trained one did (max abs diff <= 1e-5)",
+    ),
+
     # --- 10_speech_keywords
     "10_speech_keywords": (
         "Keras rebuild matches the TFLite embedding model (max abs diff <= 1e-4)",

@@ -297,6 +297,29 @@ class Budget:
     sp_gain_min: float = 0.20              # pretrained minus the strongest baseline, mean of seeds
     sp_gain_min_seed: float = 0.15         # ... on every seed
     sp_fit_floor: float = 0.90             # every baseline's training accuracy, every language and seed
+    # notebook 14 - your own data (the course's example: Tux Paint photos as class folders; the reviews as a CSV)
+    own_image_size: int = 128              # input size of the pretrained base, chosen over 96 px on the validation
+                                           # folder of the development split (seed 1): 0.750 vs 0.583 (kept stage)
+    own_batch_size: int = 16
+    own_example_per_class: int = 0         # images per class in the example folder (0 = all)
+    own_example_texts: int = 0             # reviews per class in the example CSV (0 = all 320)
+    own_learning_rate: float = 1e-3        # stage 1 (the head), Adam
+    own_epochs: int = 20                   # stage 1: at most this many epochs, early stopping on validation loss
+    own_patience: int = 4
+    own_finetune_factor: float = 10.0      # stage 2 rate = stage 1 rate / 10 (02 uses 100 with 3 epochs)
+    own_finetune_epochs: int = 5           # stage 2: at most this many epochs, same early stopping
+    own_text_learning_rate: float = 1e-2   # the text head: one Dense layer on unit-length vectors (cheap epochs)
+    own_text_epochs: int = 200
+    own_text_patience: int = 10
+    own_tfidf_cs: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0)   # the TF-IDF baseline's C, chosen on validation
+    # Claims of notebook 14 (quick, the course's example data): absolute floors only - the notebook is a recipe
+    # for a learner's data, not a comparison. Fixed 2026-12-07 from development runs with split seed 1: images at
+    # 96 px test 0.750 (at 128 px 0.806; two stages kept on validation; 36 test pictures, one = 2.8 points); texts:
+    # TF-IDF kept on validation (0.792 vs encoder + head 0.729), test 0.812. Floors 15-25 points under those, far
+    # above chance (0.10 and 0.33), so broken training fails. Split seed 0 was spent on a run at 96 px (images
+    # 0.556) before the image size was chosen on validation; the notebook's final split is seed 2.
+    own_image_floor: float = 0.55
+    own_text_floor: float = 0.65
 
 
 _BUDGETS = {
@@ -665,3 +688,7 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], fe_gain_min=0.20, fe_twin_gain_min=
 # Full, notebook 00 (cats vs dogs, chance 0.5): NOT MEASURED ON FULL DATA (no network here); the floor and the gap
 # are set conservatively until a full run on a GPU measures them.
 _BUDGETS["full"] = replace(_BUDGETS["full"], idea_probe_floor=0.75, idea_twin_gain_min=0.15)
+# 14: ResNet50 at its full-profile size on the same example folders (a learner's data on a Colab GPU); floors as
+# quick, NOT MEASURED with ResNet50 (no GPU here).
+_BUDGETS["full"] = replace(_BUDGETS["full"], own_image_size=160, own_batch_size=32, own_epochs=30, own_patience=4,
+                           own_finetune_factor=100.0, own_finetune_epochs=5)

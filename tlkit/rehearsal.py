@@ -88,6 +88,7 @@ def budget_overrides(full) -> dict[str, Any]:
         sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_val_per_word=1, sp_lang_train_per_word=5, sp_learning_rates=(1e-3, 1e-2), sp_step_grid=(2, 4),
         sp_page_epochs=1, sp_finetune_epochs=(1,),
+        own_example_per_class=4, own_example_texts=20, own_epochs=1, own_finetune_epochs=1, own_text_epochs=2, own_tfidf_cs=(1.0,),
         extra={**full.extra, "rehearsal": True})
 
 
