@@ -91,3 +91,32 @@ def pytest_collection_modifyitems(session, config, items):
         return rank.get(rel, len(rank))
 
     items.sort(key=key)
+
+
+_DURATIONS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Seconds per test file (every phase of every item; a notebook's are its cells), summed on the controller."""
+    path = report.nodeid.split("::", 1)[0]
+    _DURATIONS[path] = _DURATIONS.get(path, 0.0) + float(getattr(report, "duration", 0.0) or 0.0)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print each notebook's seconds in this run (its cells, on a worker shared with other work) and keep them in
+    ``runs/test-durations.json``: the course's measured run times per notebook (tlkit.syllabus reads them)."""
+    if hasattr(config, "workerinput") or not _DURATIONS:
+        return
+    notebooks = {Path(p).stem: round(s, 1) for p, s in _DURATIONS.items() if p.endswith(".ipynb")}
+    if not notebooks:
+        return
+    terminalreporter.write_sep("-", "seconds per notebook (sum of its cells)")
+    for name, sec in sorted(notebooks.items()):
+        terminalreporter.write_line(f"{name:40s} {sec:7.1f}")
+    out = Path(str(config.rootpath)) / "runs" / "test-durations.json"
+    try:
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps({"notebooks": notebooks, "files": {p: round(s, 1) for p, s in _DURATIONS.items()}},
+                                  indent=1, sort_keys=True))
+    except OSError:
+        pass
