@@ -159,7 +159,7 @@ def generated_notebook(nb: dict, repository_: str | None = None, ref_: str | Non
     new_title, n = _BADGE_RE.subn(lambda m: colab_badge(m.group(1), repository_, ref_), title)
     if n != 1:
         raise ValueError(f"the title cell must hold exactly one Colab badge, found {n}")
-    new_title = _with_note(new_title)
+    new_title = _with_note(new_title, _notebook_name(title))
     cells[0]["source"] = new_title.splitlines(keepends=True)
     code = next((c for c in cells if c.get("cell_type") == "code"), None)
     if code is None:
@@ -168,16 +168,25 @@ def generated_notebook(nb: dict, repository_: str | None = None, ref_: str | Non
     return out
 
 
-def _with_note(title: str) -> str:
-    """The title cell with :data:`COLAB_NOTE` as the paragraph after the badge (replacing an older note)."""
+def _notebook_name(title: str) -> str:
+    badge = _BADGE_RE.search(title)
+    return badge.group(1) if badge else ""
+
+
+def _with_note(title: str, notebook: str) -> str:
+    """The title cell with :data:`COLAB_NOTE` and the lecturer's note (:func:`tlkit.syllabus.lecturer_note`) as
+    the paragraphs after the badge (replacing older ones)."""
+    from .syllabus import lecturer_note
+
+    notes = COLAB_NOTE + "\n>\n" + lecturer_note(notebook)
     start = title.find("> **On Colab:**")
     if start >= 0:
         end = title.find("\n\n", start)
-        return title[:start] + COLAB_NOTE + (title[end:] if end >= 0 else "")
+        return title[:start] + notes + (title[end:] if end >= 0 else "")
     badge = _BADGE_RE.search(title)
     end = title.find("\n", badge.end())
     end = len(title) if end < 0 else end
-    return title[:end] + "\n\n" + COLAB_NOTE + title[end:]
+    return title[:end] + "\n\n" + notes + title[end:]
 
 
 def generated_readme(text: str, repository_: str | None = None, ref_: str | None = None) -> str:

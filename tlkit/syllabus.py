@@ -1,0 +1,59 @@
+"""The lecturer's view of every notebook: what it assumes, how long it runs in the quick profile (measured), and a
+suggested teaching time. :mod:`tlkit.course` writes it into each notebook's title cell ("For lecturers: ...");
+a test keeps the two in step.
+
+Run times are the seconds each notebook's cells took in the test command (``python -m pytest``, two notebooks at a
+time on 2 CPU cores; the test command prints them and keeps them in ``runs/test-durations.json``), rounded up to
+whole minutes. Run alone a notebook is somewhat faster; machines differ by up to about 3x. Teaching times are
+suggestions for a lecture that runs the notebook live and discusses its results; they are not measured.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One notebook, for a lecturer."""
+
+    assumes: tuple[str, ...]      # earlier notebooks (numbers) whose ideas this one uses
+    teach_minutes: int            # suggested teaching time (not measured)
+    quick_seconds: float          # measured: its cells in the test command (see MEASURED)
+
+
+#: where the run times come from
+MEASURED = "the test command on 2 CPU cores, 2026-12-07"
+
+SYLLABUS: dict[str, Lesson] = {
+    "00": Lesson((), 45, 60),
+    "01": Lesson(("00",), 60, 130),
+    "02": Lesson(("01",), 60, 150),
+    "03": Lesson(("00",), 60, 130),
+    "03b": Lesson(("03",), 45, 190),
+    "04": Lesson(("01", "02"), 90, 150),
+    "05": Lesson(("01", "03"), 45, 110),
+    "06": Lesson(("05",), 45, 60),
+    "07": Lesson(("03", "06"), 60, 90),
+    "08": Lesson(("01", "03"), 60, 90),
+    "09": Lesson(("00", "01", "02", "03", "03b", "04", "05", "06", "07", "08", "10"), 30, 15),
+    "10": Lesson(("01", "02"), 60, 220),
+    "14": Lesson(("01", "02", "03"), 45, 120),
+}
+
+
+def number(notebook: str) -> str:
+    """``"03b"`` from ``"03b_freezing_and_lora"`` (or from ``"03b"``)."""
+    return notebook.split("_", 1)[0]
+
+
+def lecturer_note(notebook: str) -> str:
+    """The "For lecturers" paragraph of a notebook's title cell (a Markdown block quote)."""
+    key = number(notebook)
+    if key not in SYLLABUS:
+        raise ValueError(f"notebook {notebook!r} has no entry in tlkit.syllabus.SYLLABUS; add one")
+    lesson = SYLLABUS[key]
+    assumes = (f"assumes notebook{'s' if len(lesson.assumes) > 1 else ''} {', '.join(lesson.assumes)}"
+               if lesson.assumes else "assumes no earlier notebook (Python and a first Keras model)")
+    return (f"> **For lecturers:** runs in about {max(1, ceil(lesson.quick_seconds / 60))} min in the `quick` "
+            f"profile (measured: {MEASURED}); suggested teaching time about {lesson.teach_minutes} min; {assumes}.")
