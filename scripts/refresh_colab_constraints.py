@@ -27,7 +27,12 @@ NAMES = (
     "protobuf", "h5py", "absl-py", "namex", "optree", "packaging", "regex", "requests", "rich", "safetensors",
     "sentencepiece", "tokenizers",
     # numerics, data, plots, classic ML
-    "numpy", "scipy", "pandas", "scikit-learn", "pillow", "matplotlib", "mlxtend", "tqdm", "filelock",
+    "numpy", "scipy", "pandas", "scikit-learn", "joblib", "threadpoolctl", "pillow", "matplotlib", "mlxtend", "tqdm",
+    "filelock", "psutil", "Jinja2",           # Jinja2: pandas' DataFrame.style
+    "setuptools",                            # its pkg_resources: tensorflow_hub imports it
+    # the notebook kernel (Colab's IPython / ipykernel) and what tlkit's runner drives it with
+    "ipython", "ipykernel", "jupyter_client", "jupyter_core", "traitlets", "pyzmq", "tornado", "matplotlib-inline",
+    "nbclient", "nbformat",
 )
 
 HEADER = """\
