@@ -72,7 +72,8 @@ def pytest_runtest_teardown(item, nextitem):
 LONGEST_FIRST = ("tests/test_rehearsal_b.py", "tests/test_rehearsal.py", "notebooks/03b_freezing_and_lora.ipynb",
                  "notebooks/03_fine_tuning_bert.ipynb", "notebooks/10_speech_keywords.ipynb",
                  "notebooks/01_feature_extraction.ipynb", "notebooks/05_cross_lingual.ipynb",
-                 "notebooks/04_domain_adaptation.ipynb", "notebooks/14_your_own_data.ipynb",
+                 "tests/test_colab_env.py", "notebooks/04_domain_adaptation.ipynb",
+                 "notebooks/14_your_own_data.ipynb",
                  "notebooks/02_fine_tuning_images.ipynb",
                  "notebooks/08_pretrained_models_from_hubs.ipynb", "notebooks/07_teacher_student.ipynb",
                  "notebooks/00_setup_and_idea.ipynb")

@@ -1,8 +1,10 @@
-"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] | bench [01 02 ...] [--profile quick|full]
-| rehearse [01 02 ...] | course [--write]`` (the full profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
+"""Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] [--colab-env] | bench [01 02 ...]
+[--profile quick|full] | rehearse [01 02 ...] | reference [--write DIR ...] | course [--write]`` (the full
+profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -17,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=("quick", "full"), default=None)
     r.add_argument("--out", default="runs", help="output folder (default: runs/)")
     r.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
+    r.add_argument("--colab-env", action="store_true",
+                   help="run in the Colab-like environment (Colab's Python, TensorFlow, NumPy, ...; build it with "
+                   "`bash scripts/colab_env.sh`; TLKIT_COLAB_ENV names another folder than .venv-colab), with its "
+                   "own cache <env>/cache")
     b = sub.add_parser("bench", help="time notebooks: wall/CPU seconds, peak memory, speed ratios (JSON + Markdown)")
     b.add_argument("notebooks", nargs="*", help="notebook numbers, e.g. 00 03 03b (default: all)")
     b.add_argument("--profile", choices=("quick", "full"), default=None)
@@ -105,6 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         from .rehearsal import rehearse
 
         return rehearse(args.notebooks, root=args.dir, out_root=args.out, timeout=args.timeout)
+    if args.colab_env:
+        from .runner import ColabEnvMissing, colab_env_command
+
+        try:
+            cmd, env = colab_env_command(args.notebooks, args.profile, args.out, args.timeout)
+        except ColabEnvMissing as exc:
+            print(f"tlkit run --colab-env: {exc}", file=sys.stderr)
+            return 2
+        print(f"tlkit run --colab-env: {' '.join(cmd)}  (TLKIT_CACHE={env['TLKIT_CACHE']})", flush=True)
+        sys.stderr.flush()
+        os.execve(cmd[0], cmd, env)      # replaces this process: Ctrl-C and the exit code are the run's own
     from .runner import run
 
     return run(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)

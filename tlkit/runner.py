@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -154,6 +155,83 @@ def _kill_kernel(client, worker: threading.Thread, grace: float = 3.0) -> None:
                 proc.send_signal(sig)
             sent = sent or time.time()
         worker.join(0.2)
+
+
+# ------------------------------------------------------------------ the Colab-like environment (--colab-env)
+COLAB_ENV_DEFAULT = ".venv-colab"     # scripts/colab_env.sh builds it here unless TLKIT_COLAB_ENV names a folder
+COLAB_ENV_STAMP = ".tlkit-colab-env"  # written by colab_env.sh once the environment is complete
+
+
+class ColabEnvMissing(FileNotFoundError):
+    """The Colab-like environment of ``scripts/colab_env.sh`` is not built."""
+
+
+def repo_root() -> Path:
+    """The course repository: the current folder when it holds scripts/colab_env.sh, else the one beside tlkit."""
+    for cand in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (cand / "scripts" / "colab_env.sh").is_file():
+            return cand
+    raise ColabEnvMissing("no scripts/colab_env.sh here or beside tlkit: run from the course repository")
+
+
+def colab_env_dir(root: Path | None = None) -> Path:
+    """Folder of the Colab-like environment: ``TLKIT_COLAB_ENV`` (relative to the repository) or ``.venv-colab``."""
+    raw = os.environ.get("TLKIT_COLAB_ENV", "").strip()
+    d = Path(raw or COLAB_ENV_DEFAULT).expanduser()
+    return d if d.is_absolute() else (root or repo_root()) / d
+
+
+def colab_env_python(root: Path | None = None) -> Path:
+    """The Colab-like environment's python; :class:`ColabEnvMissing`, naming the command that builds it, if absent."""
+    env = colab_env_dir(root)
+    py = env / "bin" / "python"
+    if not py.is_file() or not (env / COLAB_ENV_STAMP).is_file():
+        raise ColabEnvMissing(f"no Colab-like environment at {env} (Colab's Python, TensorFlow, NumPy, ... "
+                              f"from constraints-colab.txt): build it with `bash scripts/colab_env.sh` "
+                              f"(a minute or two, needs the package index), then run again")
+    return py
+
+
+def seed_colab_cache(dest: Path, source: Path | None = None) -> list[str]:
+    """Copy the quick zoo's trained models (``<cache>/zoo/fashion_cnn``) from ``source`` (default: this process's
+    tlkit cache) into the Colab-like environment's own cache ``dest``, where missing; returns the names copied.
+
+    Only these: training one again costs about 70 s on two cores and gives the same model (Keras is the same
+    version in both environments; the file is hash-checked on load and rebuilt if it does not match). Everything
+    else - the converted EfficientNet-Lite0, the TF Hub-style SavedModel, features and embeddings - is made in the
+    Colab-like environment by its own TensorFlow, as on Colab."""
+    from .profile import cache_dir
+    from .zoo import ZOO
+
+    src = Path(source) if source is not None else cache_dir()
+    copied = []
+    for name in ZOO:
+        s, d = src / "zoo" / name, Path(dest) / "zoo" / name
+        if d.exists() or not ((s / "manifest.json").is_file() and (s / "model.keras").is_file()):
+            continue
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = d.with_name(f".{name}.copy-{os.getpid()}")
+        shutil.copytree(s, tmp)
+        try:
+            os.replace(tmp, d)
+            copied.append(name)
+        except OSError:                  # another process put it there first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return copied
+
+
+def colab_env_command(which: Sequence[str] = (), profile: str | None = None, out_root: str = "runs",
+                      timeout: int = 900) -> tuple[list[str], dict]:
+    """``python -m tlkit run`` with the Colab-like environment's python, and its environment variables: the same
+    as this process's, but ``TLKIT_CACHE`` is the environment's own ``<env>/cache`` (seeded by
+    :func:`seed_colab_cache`), so what the notebooks compute there is computed by Colab's versions."""
+    py = colab_env_python()
+    cache = colab_env_dir() / "cache"
+    seed_colab_cache(cache)
+    env = {**os.environ, "TLKIT_CACHE": str(cache)}
+    cmd = [str(py), "-m", "tlkit", "run", *which, "--out", str(out_root), "--timeout", str(timeout),
+           *(["--profile", profile] if profile else [])]
+    return cmd, env
 
 
 def results_table(rows: Sequence[dict]) -> str:
