@@ -347,10 +347,21 @@ def continue_on_target(source_head, x_tgt, y_tgt, hb=HeadBudget(), seed=0):
 
     The step budget grows with ``N`` (``hb.target_epochs`` passes, at least ``hb.target_steps`` steps):
     a fixed small budget would leave the head where the source put it however many target labels it gets.
+    The passes are concatenated into one ``fit`` epoch (:func:`pass_order`).
     """
-    head = copy_head(source_head)                                   # the source head stays untouched
+    import keras
+
+    x_tgt, y_tgt = np.asarray(x_tgt, dtype=np.float32), np.asarray(y_tgt).astype(np.int64)
+    head = keras.models.clone_model(source_head)                    # the same layers, new weights ...
+    head.set_weights(source_head.get_weights())                     # ... set to the source head's: it continues
     steps = max(hb.target_steps, hb.target_epochs * int(np.ceil(len(x_tgt) / hb.batch_size)))
-    return fit_head(head, x_tgt, y_tgt, steps, hb.target_lr, hb.batch_size, seed)
+    set_seed(seed)
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate=hb.target_lr),   # smaller than the source's
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    batch_size = min(hb.batch_size, len(x_tgt))
+    order = pass_order(len(x_tgt), steps, batch_size, seed)         # shuffled passes over the N examples
+    head.fit(x_tgt[order], y_tgt[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+    return head
 
 
 def train_target_only_head(x_tgt: np.ndarray, y_tgt: np.ndarray, num_classes: int,
