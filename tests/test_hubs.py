@@ -190,3 +190,29 @@ def test_full_applications_offline_fails_fast(monkeypatch, tmp_path):
     with pytest.raises(net.OfflineError, match="TLKIT_PROFILE=quick"):
         hubs.applications_model("full")
     assert time.time() - t0 < 5
+
+
+def test_embed_texts_cache_is_keyed_by_pooling_mode(tmp_cache):
+    """Two embedders with the same weights but another pooling mode must not share cached vectors."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tlkit import hubs
+
+    class FakeEmbedder:
+        def __init__(self, pooling_mode, value):
+            self.pooling_mode, self.value, self.calls = pooling_mode, value, 0
+            self.weights = [np.ones((2, 2), np.float32)]
+            self.output = SimpleNamespace(shape=(None, 3))
+            self.preprocessor = SimpleNamespace(sequence_length=8)
+
+        def predict(self, texts, batch_size=64, verbose=0):
+            self.calls += 1
+            return np.full((len(texts), 3), self.value, np.float32)
+
+    texts = ["one review", "another review"]
+    mean, cls = FakeEmbedder("mean", 1.0), FakeEmbedder("cls", 2.0)
+    assert hubs.embed_texts(mean, texts)[0, 0] == 1.0
+    assert hubs.embed_texts(cls, texts)[0, 0] == 2.0 and cls.calls == 1       # not the mean-pooled cache entry
+    assert hubs.embed_texts(mean, texts)[0, 0] == 1.0 and mean.calls == 1     # its own entry, from the cache

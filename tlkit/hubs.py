@@ -162,8 +162,9 @@ def text_preset(profile: str | None = None) -> str:
 
 
 def embed_texts(embedder, texts: Sequence[str], batch_size: int = 64, cache: bool = True) -> np.ndarray:
-    """``embedder.predict(texts)`` in batches, cached on disk (keyed by the weights, the texts and the
-    preprocessor's sequence length)."""
+    """``embedder.predict(texts)`` in batches, cached on disk (keyed by the weights, the embedder's class and
+    pooling mode, the preprocessor's sequence length and the texts: a [CLS]-pooled embedder of the same weights
+    gets its own entry)."""
     from .features import weights_fingerprint
     from .profile import load_cached_array, save_array_atomic
     from .text import _texts_fingerprint, check_texts
@@ -175,7 +176,8 @@ def embed_texts(embedder, texts: Sequence[str], batch_size: int = 64, cache: boo
     seq = getattr(embedder.preprocessor, "sequence_length", None)
     path = None
     if cache:
-        key = f"{weights_fingerprint(embedder)}-{seq}-{_texts_fingerprint(texts)}"
+        kind = f"{type(embedder).__name__}-{getattr(embedder, 'pooling_mode', None)}"
+        key = f"{weights_fingerprint(embedder)}-{kind}-{seq}-{_texts_fingerprint(texts)}"
         path = cache_dir() / "text_embeddings" / f"hubs-{key}.npy"
         got = load_cached_array(path, (len(texts), dim))
         if got is not None:
