@@ -132,3 +132,22 @@ def test_reestimate_batchnorm_gives_the_data_statistics():
     plain = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()])
     with pytest.raises(ValueError, match="no BatchNormalization"):
         backbones.reestimate_batchnorm(plain, x)
+
+
+def test_resnet_preprocessing_layer_saves_and_loads_in_safe_mode(tmp_path):
+    """The full profile's ResNet50 preprocessing is tlkit's registered layer: a model holding it is saved and
+    loaded back (notebook 14 does), computing exactly keras.applications' own preprocess_input."""
+    import keras
+    import numpy as np
+
+    from tlkit import backbones
+
+    inp = keras.Input((8, 8, 3))
+    model = keras.Model(inp, backbones._resnet_preprocess()(inp))
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    ref = keras.applications.resnet50.preprocess_input(x.copy())
+    assert np.abs(model.predict(x, verbose=0) - ref).max() == 0.0
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    assert np.abs(again.predict(x, verbose=0) - ref).max() == 0.0
+    assert not [l for l in again.layers if isinstance(l, keras.layers.Conv2D)]   # not a convolution: 00 plots those

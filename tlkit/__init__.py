@@ -73,6 +73,9 @@ def start(notebook: str, seed: int = 42) -> str:
     from .tfdata import keras_inputs_without_autotune
 
     keras_inputs_without_autotune()  # fit/predict inputs without tf.data autotuning: no idle wait after each fit
+    from .backbones import register_layers
+
+    register_layers()                # tlkit's own layers load from a saved model (keras.models.load_model)
     line = banner(notebook)
     if notice():
         line += "\n" + notice()

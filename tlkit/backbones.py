@@ -81,18 +81,31 @@ def _efficientnet_lite0(pretrained: bool, image_size: int) -> Backbone:
     return Backbone("efficientnet_lite0", model, (image_size, image_size, 3), pretrained, src, source_model=full)
 
 
-def _resnet_preprocess():
-    """RGB 0..255 -> BGR minus the ImageNet means ("caffe" mode of ResNet50), as a frozen 1x1 convolution: a
-    standard Keras layer, so a saved model that contains it loads anywhere (``keras.models.load_model``) without
-    tlkit and in ``safe_mode``. The kernel only permutes the channels (exact in float32)."""
-    import keras
+_LAYER_CLASSES: dict[str, type] = {}
 
-    layer = keras.layers.Conv2D(3, 1, name="resnet_preprocess", trainable=False)
-    layer.build((None, None, None, 3))
-    kernel = np.zeros((1, 1, 3, 3), np.float32)
-    kernel[0, 0, [2, 1, 0], [0, 1, 2]] = 1.0                    # out B <- in B (index 2), G <- G, R <- R
-    layer.set_weights([kernel, -np.array([103.939, 116.779, 123.68], np.float32)])
-    return layer
+
+def register_layers() -> dict[str, type]:
+    """Define (once) and register tlkit's own Keras layers for saving and loading (``keras.saving``, package
+    ``tlkit``), so that a saved model holding one loads in any process that imported tlkit and called this
+    (``tlkit.start()`` does). Returns ``{name: class}``."""
+    if not _LAYER_CLASSES:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="tlkit", name="ResNetPreprocess")
+        class ResNetPreprocess(keras.layers.Layer):
+            """RGB 0..255 -> BGR minus the ImageNet means ("caffe" mode of ResNet50)."""
+
+            def call(self, x):
+                x = keras.ops.cast(x, "float32")
+                x = keras.ops.flip(x, axis=-1)
+                return x - keras.ops.convert_to_tensor([103.939, 116.779, 123.68])
+
+        _LAYER_CLASSES["ResNetPreprocess"] = ResNetPreprocess
+    return dict(_LAYER_CLASSES)
+
+
+def _resnet_preprocess():
+    return register_layers()["ResNetPreprocess"](name="resnet_preprocess")
 
 
 def keras_home() -> Path:
