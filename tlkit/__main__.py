@@ -1,5 +1,5 @@
 """Command line: ``python -m tlkit doctor | pretrain | run [01 02 ...] [--colab-env] | bench [01 02 ...]
-[--profile quick|full] | rehearse [01 02 ...] | reference [--write DIR ...] | course [--write]`` (the full
+[--profile quick|full] | rehearse [01 02 ...] | reference [--write DIR ...] | course [--write] | translate [--write | --todo]`` (the full
 profile's code paths offline, with local stand-ins: :mod:`tlkit.rehearsal`)."""
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=("quick", "full"), default=None)
     r.add_argument("--out", default="runs", help="output folder (default: runs/)")
     r.add_argument("--timeout", type=int, default=900, help="seconds per cell before it fails")
+    r.add_argument("--lang", choices=("en", "ru"), default="en",
+                   help="which edition: en (notebooks/, default) or ru (the Russian edition, notebooks/ru/)")
     r.add_argument("--colab-env", action="store_true",
                    help="run in the Colab-like environment (Colab's Python, TensorFlow, NumPy, ...; build it with "
                    "`bash scripts/colab_env.sh`; TLKIT_COLAB_ENV names another folder than .venv-colab), with its "
@@ -52,7 +54,38 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("course", help="where the course lives (tlkit/course.py): check or regenerate every "
                        "notebook's first cell and Colab badge and the README's badges")
     c.add_argument("--write", action="store_true", help="rewrite the files that differ (default: only check)")
+    t = sub.add_parser("translate", help="the Russian edition (tlkit/translation.py): check it against the English "
+                       "notebooks and README, list what to translate, or regenerate notebooks/ru/ and README.ru.md")
+    t.add_argument("--lang", choices=("ru",), default="ru")
+    t.add_argument("--write", action="store_true", help="regenerate the edition from the catalogues")
+    t.add_argument("--todo", nargs="*", metavar="NOTEBOOK", default=None,
+                   help="print the cells to translate (missing or changed), with the English text and the header "
+                   "line to use; optionally only these notebooks (numbers, e.g. 06) or README")
+    t.add_argument("--hash", nargs=2, metavar=("NOTEBOOK", "CELL"), default=None,
+                   help="the header hash a translation of this cell (README: section) needs, given the {{table:N}} "
+                   "placeholders its current entry uses")
     args = parser.parse_args(argv)
+
+    if args.command == "translate":
+        from . import translation
+
+        if args.hash:
+            print(translation.entry_hash(args.hash[0], args.hash[1], args.lang))
+            return 0
+        if args.todo is not None:
+            text = translation.todo(args.lang, tuple(args.todo))
+            print(text or "nothing to translate")
+            return 0
+        if args.write:
+            changed = translation.write(args.lang)
+            print(f"regenerated: {', '.join(changed)}" if changed else "nothing to regenerate")
+        problems = translation.check(args.lang)
+        if problems:
+            print("\n".join(problems))
+            return 1
+        print(f"the {args.lang} edition is complete and current: every cell and README section translated from "
+              f"the English text of today, every code cell identical")
+        return 0
 
     if args.command == "doctor":
         from .doctor import main as doctor
@@ -124,7 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         os.execve(cmd[0], cmd, env)      # replaces this process: Ctrl-C and the exit code are the run's own
     from .runner import run
 
-    return run(args.notebooks, profile=args.profile, out_root=args.out, timeout=args.timeout)
+    notebooks = None
+    if args.lang != "en":
+        from .runner import find_notebooks_dir
+
+        notebooks = str(find_notebooks_dir() / args.lang)
+    return run(args.notebooks, profile=args.profile, notebooks=notebooks, out_root=args.out, timeout=args.timeout)
 
 
 if __name__ == "__main__":

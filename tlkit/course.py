@@ -64,10 +64,14 @@ def raw_data_url() -> str:
     return f"https://raw.githubusercontent.com/{repository()}/{ref()}/data"
 
 
-def colab_url(notebook: str, repository_: str | None = None, ref_: str | None = None) -> str:
-    """The Colab address that opens ``notebooks/<notebook>.ipynb`` of the course at its ref."""
+def colab_url(notebook: str, repository_: str | None = None, ref_: str | None = None, lang: str = "en") -> str:
+    """The Colab address that opens ``notebooks/<notebook>.ipynb`` of the course at its ref (``lang="ru"``: the
+    Russian edition, ``notebooks/ru/<notebook>.ipynb``)."""
     repo, r = check_repository(repository_ or REPOSITORY), check_ref(ref_ or REF)
-    return f"https://colab.research.google.com/github/{repo}/blob/{r}/notebooks/{_stem(notebook)}.ipynb"
+    if lang not in ("en", "ru"):
+        raise ValueError(f"lang must be 'en' or 'ru', got {lang!r}")
+    folder = "notebooks" if lang == "en" else f"notebooks/{lang}"
+    return f"https://colab.research.google.com/github/{repo}/blob/{r}/{folder}/{_stem(notebook)}.ipynb"
 
 
 def colab_badge(notebook: str, repository_: str | None = None, ref_: str | None = None) -> str:

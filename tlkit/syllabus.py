@@ -24,6 +24,7 @@ class Lesson:
 
 #: where the run times come from
 MEASURED = "the test command on 2 CPU cores, 2026-12-07"
+MEASURED_RU = "тестовая команда на 2 ядрах CPU, 07.12.2026"
 
 SYLLABUS: dict[str, Lesson] = {
     "00": Lesson((), 45, 31),
@@ -47,12 +48,21 @@ def number(notebook: str) -> str:
     return notebook.split("_", 1)[0]
 
 
-def lecturer_note(notebook: str) -> str:
-    """The "For lecturers" paragraph of a notebook's title cell (a Markdown block quote)."""
+def lecturer_note(notebook: str, lang: str = "en") -> str:
+    """The "For lecturers" paragraph of a notebook's title cell (a Markdown block quote); ``lang="ru"``: in
+    Russian, for the Russian edition."""
     key = number(notebook)
     if key not in SYLLABUS:
         raise ValueError(f"notebook {notebook!r} has no entry in tlkit.syllabus.SYLLABUS; add one")
+    if lang not in ("en", "ru"):
+        raise ValueError(f"lang must be 'en' or 'ru', got {lang!r}")
     lesson = SYLLABUS[key]
+    minutes = max(1, ceil(lesson.quick_seconds / 60))
+    if lang == "ru":
+        assumes_ru = (f"опирается на ноутбук{'и' if len(lesson.assumes) > 1 else ''} {', '.join(lesson.assumes)}"
+                      if lesson.assumes else "не требует предыдущих ноутбуков (Python и первая модель на Keras)")
+        return (f"> **Преподавателю:** в профиле `quick` выполняется примерно за {minutes} мин (измерено: "
+                f"{MEASURED_RU}); на занятие — около {lesson.teach_minutes} мин; {assumes_ru}.")
     assumes = (f"assumes notebook{'s' if len(lesson.assumes) > 1 else ''} {', '.join(lesson.assumes)}"
                if lesson.assumes else "assumes no earlier notebook (Python and a first Keras model)")
     return (f"> **For lecturers:** runs in about {max(1, ceil(lesson.quick_seconds / 60))} min in the `quick` "
