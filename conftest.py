@@ -16,6 +16,10 @@ os.environ["TLKIT_RESULTS_DIR"] = str(NOTEBOOK_RESULTS)
 
 import pytest  # noqa: E402
 
+# The Russian edition (notebooks/ru/) has the English notebooks' code, byte for byte (tests/test_translation.py);
+# nbval runs the English ones, and tests/test_translation.py runs one Russian notebook.
+collect_ignore_glob = ["notebooks/ru/*"]
+
 
 @pytest.fixture(autouse=True)
 def _results_dir(tmp_path, monkeypatch):

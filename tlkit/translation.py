@@ -229,10 +229,16 @@ def generated_edition(english: dict, name: str, lang: str) -> tuple[dict, list[s
             problems.append(f"{name}: cell {key} ({first!r}) changed in English after its translation "
                             f"(hash {entry.english_hash}, now {want}); translate it again in {rel}")
             continue
-        cell["source"] = filled.splitlines(keepends=True)
+        cell["source"] = _one_folder_down(filled).splitlines(keepends=True)
     for key in catalogue.keys() - seen:
         problems.append(f"{name}: {rel} translates cell {key}, which the English notebook no longer has; delete it")
     return out, problems
+
+
+def _one_folder_down(text: str) -> str:
+    """Relative links of a notebook moved from ``notebooks/`` to ``notebooks/<lang>/``: ``../docs/x`` becomes
+    ``../../docs/x``; links to sibling notebooks stay (the edition's notebooks are siblings too)."""
+    return re.sub(r"\]\(\.\./", "](../../", text)
 
 
 def _dump(nb: dict) -> str:
