@@ -289,3 +289,17 @@ def test_rehearse_group_a_end_to_end(tmp_path):
     (claims are not asserted: stand-in weights)."""
     claims = rehearse_group(GROUP_A, tmp_path)
     assert claims
+
+
+def test_rehearsal_kernels_run_eagerly_unless_traced(tmp_path):
+    """Eager by default (tiny fits: tracing a full-size ResNet50 step cost more than the steps); --traced traces."""
+    root = rehearsal_root()
+    with rehearsal.rehearsing(root, models=root / "models"):
+        assert os.environ[rehearsal.EAGER] == "1"
+    with rehearsal.rehearsing(root, models=root / "models", eager=False):
+        assert os.environ[rehearsal.EAGER] == "0"
+    assert rehearsal.EAGER not in os.environ
+    from tlkit.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["rehearse", "--help"])

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--dir", default=None, help="rehearsal folder for fixtures and stand-in models "
                    "(default: <out>/rehearsal; stand-in models are kept there between runs)")
     h.add_argument("--timeout", type=int, default=600, help="seconds per cell before it fails")
+    h.add_argument("--traced", action="store_true", help="trace TensorFlow functions as a real run does (default: "
+                   "eager, faster with the rehearsal's few examples per fit)")
     sub.add_parser("kernel", help="install the quiet Jupyter kernel (tlkit-quiet)")
     rf = sub.add_parser("reference", help="check (or --write) data/reference/quick.json, the results of the "
                         "last complete quick run that notebook 09 shows where this run has none")
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rehearse":
         from .rehearsal import rehearse
 
-        return rehearse(args.notebooks, root=args.dir, out_root=args.out, timeout=args.timeout)
+        return rehearse(args.notebooks, root=args.dir, out_root=args.out, timeout=args.timeout, traced=args.traced)
     if args.colab_env:
         from .runner import ColabEnvMissing, colab_env_command
 

@@ -23,7 +23,13 @@ What must happen *inside* each notebook kernel (tensorflow-datasets mocked; ever
 
 Stand-in weights are not pretrained, so claims are computed and printed but not asserted
 (:func:`tlkit.claims.strict` is False when ``TLKIT_REHEARSAL`` is set); a claim whose value is not a finite number
-fails the rehearsal. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
+fails the rehearsal.
+
+TensorFlow functions run eagerly in a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few images
+per ``fit``, tracing a full-size ResNet50 training step cost more than the steps (measured 2026-12-07, each notebook
+alone: 01 60 -> 44 s, 02 99 -> 42 s, 08 69 -> 65 s). The same cells are traced in the quick profile by the test
+command, and tlkit's own full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces
+as a Colab run does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
 plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
 and time budgets.
 """
@@ -53,6 +59,8 @@ TFDS_EXAMPLES = 16
 STANDIN_BERT = {"num_layers": 2, "num_heads": 2, "hidden_dim": 64, "intermediate_dim": 128}
 #: the real presets' casing (bert_base_multi is cased)
 _LOWERCASE = {"bert_base_multi": False}
+#: set to "1" in the kernels of an eager rehearsal (the default; ``--traced`` leaves it unset)
+EAGER = "TLKIT_REHEARSAL_EAGER"
 #: bump when the stand-in models change (a models folder of another version is rebuilt)
 MODELS_VERSION = 1
 NOTICE = ("REHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and fixture "
@@ -125,6 +133,10 @@ def activate_kernel() -> bool:
     if active() is None:
         return False
     block_network()
+    if os.environ.get(EAGER) == "1":
+        import tensorflow as tf
+
+        tf.config.run_functions_eagerly(True)
     if _STATE["mock"] is None:
         import tensorflow_datasets as tfds
 
@@ -384,7 +396,7 @@ def serve(directory: str | Path):
 
 
 @contextlib.contextmanager
-def rehearsing(root: str | Path, models: str | Path | None = None) -> Iterator[Path]:
+def rehearsing(root: str | Path, models: str | Path | None = None, eager: bool = True) -> Iterator[Path]:
     """A prepared rehearsal in this process: a fresh run folder under ``root`` (fixtures, empty Keras and tlkit
     caches: downloads and caches run as on a first visit), its file server, the stand-in sources table and the
     environment notebook kernels inherit; everything restored on exit. Yields the run folder. Stand-in models
@@ -395,7 +407,7 @@ def rehearsing(root: str | Path, models: str | Path | None = None) -> Iterator[P
     server = serve(run_dir / "http")
     env = {ENV: str(run_dir), "TLKIT_PROFILE": "full", "KERAS_HOME": str(run_dir / "keras_home"),
            "TLKIT_CACHE": str(run_dir / "cache"), "TLKIT_STRICT_CLAIMS": "0", "IPYTHONDIR": str(run_dir / "ipython"),
-           _sources.ENV: str(run_dir / "sources.json")}
+           _sources.ENV: str(run_dir / "sources.json"), EAGER: "1" if eager else "0"}
     saved = {k: os.environ.get(k) for k in env}
     try:
         (run_dir / "http").mkdir(exist_ok=True)
@@ -427,12 +439,14 @@ def nonfinite_claims(results_dir: str | Path) -> list[str]:
     return bad
 
 
-def rehearse(which=(), root: str | Path | None = None, out_root: str = "runs", timeout: int = 900) -> int:
+def rehearse(which=(), root: str | Path | None = None, out_root: str = "runs", timeout: int = 900,
+             traced: bool = False) -> int:
     """Run notebooks through the full code paths with local stand-ins (see the module docstring); 0 when every
-    notebook ran without an error and every claim value is a finite number (claims are not asserted)."""
+    notebook ran without an error and every claim value is a finite number (claims are not asserted).
+    ``traced``: TensorFlow functions traced as in a real run (default: eager, see the module docstring)."""
     from .runner import run
 
-    with rehearsing(root or Path(out_root) / "rehearsal"):
+    with rehearsing(root or Path(out_root) / "rehearsal", eager=not traced):
         saved = os.environ.get("TLKIT_RESULTS_DIR")
         try:
             code = run(which, profile="full", out_root=out_root, timeout=timeout)
