@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import course
 
         if args.write:
+            from . import translation
+
             changed = course.write()
+            changed += translation.write("ru")      # the Russian edition's badges and setup cells follow
             print(f"regenerated: {', '.join(changed)}" if changed else "nothing to regenerate")
             return 0
         stale = course.stale()
