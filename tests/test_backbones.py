@@ -22,7 +22,21 @@ def test_untrained_fashion_cnn_features():
     assert out.shape == (2, bb.feature_dim) and not bb.pretrained and "untrained" in bb.cache_key
 
 
-def test_pretrained_fashion_cnn_differs_from_untrained():
+def test_pretrained_fashion_cnn_differs_from_untrained(tmp_cache, monkeypatch):
+    """The zoo CNN loads from its cache (built on first use); its training is replaced by a tiny fit (tests/test_zoo.py
+    tests the real recipe's caching), so what is checked here is loading, not Fashion-MNIST accuracy."""
+    import keras
+
+    from tlkit import zoo
+
+    def tiny(spec, log):
+        model = zoo.build_cnn(6, spec.filters, name=spec.name)
+        x = np.random.default_rng(0).integers(0, 255, (32, 28, 28, 1)).astype("uint8")
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        model.fit(x, np.arange(32) % 6, epochs=1, batch_size=16, verbose=0)
+        return model, {"source_test_accuracy": 0.5, "source_task": spec.source_task}
+
+    monkeypatch.setattr(zoo, "_train", tiny)
     pre = backbones.image_backbone("fashion_cnn")
     raw = backbones.image_backbone("fashion_cnn", pretrained=False)
     w_pre = pre.model.get_layer("block1_conv").get_weights()[0]

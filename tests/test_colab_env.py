@@ -78,7 +78,7 @@ def test_colab_env_has_colabs_python_and_versions():
 def test_notebooks_run_in_colab_env(tmp_path):
     py = _colab_python()
     cache = tmp_path / "cache"          # fresh: features, embeddings and exports are made by Colab's versions
-    runner.seed_colab_cache(cache)      # only the trained zoo model is copied (same Keras; 70 s to retrain)
+    runner.seed_colab_cache(cache)      # only a trained zoo model, if any, is copied (no notebook needs it)
     env = {**os.environ, "TLKIT_CACHE": str(cache), "TLKIT_PROFILE": "quick", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([str(py), "-m", "tlkit", "run", *COLAB_NOTEBOOKS, "--profile", "quick",
                           "--out", str(tmp_path / "runs")], cwd=ROOT, env=env, capture_output=True, text=True,

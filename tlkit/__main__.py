@@ -12,8 +12,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlkit", description="Transfer-learning course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
-    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model, the converted EfficientNet-Lite0 and its TF Hub-style SavedModel")
-    p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
+    p = sub.add_parser("pretrain", help="build (or verify) the quick profile's models: the converted "
+                       "EfficientNet-Lite0 and its TF Hub-style SavedModel (--zoo: also the small Fashion-MNIST CNN "
+                       "some unit tests use; no notebook needs it)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the cache is valid")
+    p.add_argument("--zoo", action="store_true", help="also pretrain the zoo CNN (about 40 s)")
     r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
     r.add_argument("notebooks", nargs="*", help="notebook numbers or full names, e.g. 00 03b (default: all)")
     r.add_argument("--profile", choices=("quick", "full"), default=None)
@@ -94,13 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor()
     if args.command == "pretrain":
-        from .zoo import ZOO, pretrain
-
         from .effnet import convert
 
-        for name in ZOO:
-            man = pretrain(name, force=args.force)
-            print(f"{name}: ok, source test accuracy {man['source_test_accuracy']}, sha256 {man['sha256'][:12]}...")
+        if args.zoo:
+            from .zoo import ZOO, pretrain
+
+            for name in ZOO:
+                man = pretrain(name, force=args.force)
+                print(f"{name}: ok, source test accuracy {man['source_test_accuracy']}, sha256 {man['sha256'][:12]}...")
         man = convert(force=args.force)
         print(f"efficientnet_lite0: ok, {man['source_task']}, sha256 {man['sha256'][:12]}...")
         from .hubs import export_hub_feature_vector

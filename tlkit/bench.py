@@ -159,11 +159,6 @@ def bench(which: Sequence[str] = (), profile: str | None = None, out_root: str =
     from .claims import force_strict
 
     force_strict()
-    if prof == "quick":
-        from .zoo import ZOO, pretrain
-
-        for name in ZOO:
-            pretrain(name)
     info = {**machine(), "profile": prof, "date": time.strftime("%Y-%m-%d %H:%M")}
     print(f"tlkit bench: profile={prof}, {len(chosen)} notebook(s) on {info['cpu']} x{info['cores']} -> {out}",
           flush=True)

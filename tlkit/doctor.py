@@ -57,7 +57,8 @@ def report() -> list[tuple[str, str]]:
         state = cache_state(name)
         acc = (manifest(name) or {}).get("source_test_accuracy")
         rows.append((f"zoo: {name}", state + (f" (source accuracy {acc})" if state == "ok" else
-                                              " (python -m tlkit pretrain)")))
+                                              " (no notebook needs it; built on first use or by "
+                                              "python -m tlkit pretrain --zoo)")))
     return rows + _network(prof)
 
 

@@ -274,17 +274,6 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
     from .claims import force_strict
 
     force_strict()                     # a missed claim fails the notebook and the run, whatever the environment says
-    if prof == "quick":
-        from .zoo import ZOO, pretrain
-
-        _STOP["raise"] = True            # no kernel yet: a signal stops the pretraining at once
-        try:
-            for name in ZOO:
-                pretrain(name)
-        except Interrupted:
-            pass
-        finally:
-            _STOP["raise"] = False
     if which:
         print(f"tlkit run: selected {', '.join(p.stem for p in chosen)}", flush=True)
     print(f"tlkit run: profile={prof}{' (REHEARSAL: stand-in models, fixture data)' if rehearsal else ''}, "
