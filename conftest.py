@@ -6,13 +6,14 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# One TensorFlow thread per process (workers and the notebook kernels they start inherit it): the test command runs
+# One TensorFlow (and BLAS) thread per process (workers and the notebook kernels they start inherit it): the test command runs
 # two items side by side on two cores, and TensorFlow's default pools (one thread per core each) then oversubscribe
 # the cores. Measured 2026-12-07, notebooks 05 + 07 side by side on a quiet machine: 107.7 s -> 90.4 s wall, every
 # accuracy claim the same (only a throughput ratio moved: 07's student/teacher 1139x -> 787x, claim >= 50x).
 # Not set outside the test command: a learner's notebook uses every core.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")          # NumPy/scikit-learn's BLAS, likewise (as measured)
 os.environ.setdefault("TLKIT_PROFILE", "quick")
 # Forced, not defaulted: an exported TLKIT_STRICT_CLAIMS=0 must not switch the test command's claims off.
 # nbval kernels inherit it, so a missed claim fails its cell.
