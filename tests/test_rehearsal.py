@@ -292,13 +292,14 @@ def test_rehearse_group_a_end_to_end(tmp_path):
 
 
 def test_rehearsal_kernels_run_eagerly_unless_traced(tmp_path):
-    """Eager by default (tiny fits: tracing a full-size ResNet50 step cost more than the steps); --traced traces."""
+    """01 and 02 eager by default (tiny fits: tracing a full-size ResNet50 step cost more than the steps); --traced
+    traces everywhere. tlkit.runner sets each notebook kernel's TLKIT_REHEARSAL_EAGER from the list."""
     root = rehearsal_root()
     with rehearsal.rehearsing(root, models=root / "models"):
-        assert os.environ[rehearsal.EAGER] == "1"
+        assert os.environ[rehearsal.EAGER_LIST] == "01,02"
     with rehearsal.rehearsing(root, models=root / "models", eager=False):
-        assert os.environ[rehearsal.EAGER] == "0"
-    assert rehearsal.EAGER not in os.environ
+        assert os.environ[rehearsal.EAGER_LIST] == ""
+    assert rehearsal.EAGER_LIST not in os.environ
     from tlkit.__main__ import main
 
     with pytest.raises(SystemExit):

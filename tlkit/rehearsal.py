@@ -25,11 +25,12 @@ Stand-in weights are not pretrained, so claims are computed and printed but not 
 (:func:`tlkit.claims.strict` is False when ``TLKIT_REHEARSAL`` is set); a claim whose value is not a finite number
 fails the rehearsal.
 
-TensorFlow functions run eagerly in a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few images
-per ``fit``, tracing a full-size ResNet50 training step cost more than the steps (measured 2026-12-07, each notebook
-alone: 01 60 -> 44 s, 02 99 -> 42 s, 08 69 -> 65 s). The same cells are traced in the quick profile by the test
-command, and tlkit's own full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces
-as a Colab run does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
+In notebooks 01 and 02 (:data:`EAGER_NOTEBOOKS`) TensorFlow functions run eagerly in a rehearsal (``EAGER``,
+``tf.config.run_functions_eagerly``): with a few images per ``fit``, tracing a full-size ResNet50 training step cost
+more than the steps (measured 2026-12-07, each notebook alone: 01 60 -> 44 s, 02 99 -> 42 s). Elsewhere eager was no
+faster or much slower (08 69 -> 65 s, 00 20 -> 22 s, 05 43 -> 137 s with another job running: many small text-model
+steps), so the others trace. The same cells are traced in the quick profile by the test command, and tlkit's own
+full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces everywhere, as Colab does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
 plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
 and time budgets.
 """
@@ -59,8 +60,11 @@ TFDS_EXAMPLES = 16
 STANDIN_BERT = {"num_layers": 2, "num_heads": 2, "hidden_dim": 64, "intermediate_dim": 128}
 #: the real presets' casing (bert_base_multi is cased)
 _LOWERCASE = {"bert_base_multi": False}
-#: set to "1" in the kernels of an eager rehearsal (the default; ``--traced`` leaves it unset)
+#: "1" in the kernel of a notebook that runs eagerly (set per notebook by tlkit.runner from EAGER_LIST)
 EAGER = "TLKIT_REHEARSAL_EAGER"
+#: the notebooks whose rehearsal kernels run TensorFlow functions eagerly (see the module docstring)
+EAGER_NOTEBOOKS = ("01", "02")
+EAGER_LIST = "TLKIT_REHEARSAL_EAGER_NOTEBOOKS"
 #: bump when the stand-in models change (a models folder of another version is rebuilt)
 MODELS_VERSION = 1
 NOTICE = ("REHEARSAL: full code paths with local STAND-IN models (random weights, not pretrained) and fixture "
@@ -407,7 +411,8 @@ def rehearsing(root: str | Path, models: str | Path | None = None, eager: bool =
     server = serve(run_dir / "http")
     env = {ENV: str(run_dir), "TLKIT_PROFILE": "full", "KERAS_HOME": str(run_dir / "keras_home"),
            "TLKIT_CACHE": str(run_dir / "cache"), "TLKIT_STRICT_CLAIMS": "0", "IPYTHONDIR": str(run_dir / "ipython"),
-           _sources.ENV: str(run_dir / "sources.json"), EAGER: "1" if eager else "0"}
+           _sources.ENV: str(run_dir / "sources.json"), EAGER_LIST: ",".join(EAGER_NOTEBOOKS) if eager else "",
+           EAGER: "0"}
     saved = {k: os.environ.get(k) for k in env}
     try:
         (run_dir / "http").mkdir(exist_ok=True)

@@ -284,6 +284,9 @@ def _run(which: Sequence[str], profile: str | None, notebooks: str | None, out_r
         if _STOP["signum"]:
             break
         os.environ["TLKIT_NOTEBOOK"] = nb.stem
+        if rehearsal:   # the rehearsal names the notebooks whose kernels run TensorFlow functions eagerly
+            eager = os.environ.get("TLKIT_REHEARSAL_EAGER_NOTEBOOKS", "").split(",")
+            os.environ["TLKIT_REHEARSAL_EAGER"] = "1" if notebook_number(nb) in eager else "0"
         print(f"[{i}/{len(chosen)}] {nb.stem} ...", end=" ", flush=True)
         ok, secs, err = execute_notebook(nb, out / nb.name, timeout)
         print(f"{'ok' if ok else 'FAILED'} ({secs:.1f} s){'  ' + err if err else ''}", flush=True)
