@@ -217,3 +217,18 @@ def test_readme_sections_ignore_headings_in_code_blocks():
     text = "# T\n\nintro\n\n## One\n\n```bash\n## not a heading\n```\n\n### Two\n\nx\n\n## One\n\ny\n"
     keys = [k for k, _ in translation.readme_sections(text)]
     assert keys == ["intro", "one", "two", "one-2"]
+
+
+def test_translate_command(capsys, fake_course):
+    from tlkit.__main__ import main
+
+    assert main(["translate"]) == 0 and "complete and current" in capsys.readouterr().out
+    assert main(["translate", "--todo", "06"]) == 0 and "nothing to translate" in capsys.readouterr().out
+    _edit_english(fake_course, "m2", "## The idea\n\nNew prose.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    assert main(["translate"]) == 1
+    out = capsys.readouterr().out
+    assert "06_zero_shot: cell m2" in out and "--todo" in out
+    assert main(["translate", "--todo", "06"]) == 0 and "New prose." in capsys.readouterr().out
+    assert main(["translate", "--hash", "06", "m2"]) == 0
+    assert capsys.readouterr().out.strip() == translation.text_hash(
+        "## The idea\n\nNew prose.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
