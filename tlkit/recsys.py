@@ -38,7 +38,7 @@ ML100K_SHA256 = {
 GENRES = ("Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
           "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western", "unknown")
 _TFDS_GENRE = {"Children": "Children's", "Childrens": "Children's", "(no genres listed)": "unknown",
-               "IMAX": "unknown"}
+               "IMAX": "unknown", "Unknown": "unknown"}
 
 
 class DataFilesError(RuntimeError):
@@ -156,7 +156,9 @@ def load_movielens_tfds(name: str | None = None, data_dir: str | None = None) ->
     genre_names = builder.info.features["movie_genres"].feature.names
     users, items, rating, ts = [], [], [], []
     films: dict[str, tuple[str, str, tuple[str, ...]]] = {}
-    for ex in ds.batch(65536).as_numpy_iterator():
+    keep = ("user_id", "movie_id", "movie_title", "movie_genres", "timestamp", "user_rating")
+    ds = ds.map(lambda ex: {**{k: ex[k] for k in keep}, "movie_genres": ex["movie_genres"] + 1})  # 0 = padding
+    for ex in ds.padded_batch(65536).as_numpy_iterator():
         mids = [m.decode() for m in ex["movie_id"]]
         users += [u.decode() for u in ex["user_id"]]
         items += mids
@@ -167,8 +169,8 @@ def load_movielens_tfds(name: str | None = None, data_dir: str | None = None) ->
                 title = title.decode()
                 year = title[-5:-1] if title.endswith(")") and title[-6:-5] == "(" else ""
                 title = title[:-7].strip() if year else title
-                g = tuple(dict.fromkeys(_TFDS_GENRE.get(genre_names[int(x)], genre_names[int(x)])
-                                        for x in np.atleast_1d(gs)))
+                g = tuple(dict.fromkeys(_TFDS_GENRE.get(genre_names[int(x) - 1], genre_names[int(x) - 1])
+                                        for x in np.atleast_1d(gs) if x > 0))
                 films[m] = (title, year, g or ("unknown",))
     return _build(users, items, rating, ts, films, src.label)
 
