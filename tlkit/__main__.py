@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlkit", description="Transfer-learning course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
-    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model, the converted EfficientNet-Lite0 and its TF Hub-style SavedModel")
+    p = sub.add_parser("pretrain", help="build (or verify) every quick-profile zoo model, the converted EfficientNet-Lite0, its TF Hub-style SavedModel and notebook 13's film-text embeddings")
     p.add_argument("--force", action="store_true", help="retrain even when the cache is valid")
     r = sub.add_parser("run", help="execute notebooks headless and write a report under runs/")
     r.add_argument("notebooks", nargs="*", help="notebook numbers or full names, e.g. 00 03b (default: all)")
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         from .hubs import export_hub_feature_vector
 
         print(f"TF Hub-style SavedModel (notebook 08): ok, {export_hub_feature_vector(force=args.force)}")
+        from .recsys import prepare_title_embeddings
+
+        print(f"film-text embeddings (notebook 13): {prepare_title_embeddings()}")
         return 0
     if args.command == "kernel":
         from .kernel import install_kernel

@@ -788,6 +788,21 @@ def title_embeddings(texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
     return out
 
 
+def prepare_title_embeddings() -> str:
+    """Compute and cache the MiniLM embeddings notebook 13 (quick) reads for its target films, as
+    ``python -m tlkit pretrain`` does once at set-up; a line saying what was done."""
+    from .profile import budget
+
+    b = budget("quick")
+    try:
+        data = load_ml100k()
+    except DataFilesError as exc:
+        return f"skipped ({exc})"
+    cats = categories(data, {"target": b.rec_target_genres, "near": b.rec_near_genres, "far": b.rec_far_genres})
+    e = title_embeddings([data.item_text(int(i)) for i in cats["target"]])
+    return f"ok, {e.shape[0]} film texts x {e.shape[1]} (MiniLM)"
+
+
 def genre_features(data: Interactions, items: np.ndarray) -> np.ndarray:
     """Multi-hot genre vectors of ``items`` (the baseline item features: genres without the words of titles)."""
     out = np.zeros((len(items), len(GENRES)), np.float32)
