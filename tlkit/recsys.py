@@ -769,14 +769,27 @@ def cross_domain_seed(n_users: int, domains: Mapping[str, Mapping[str, Mapping[i
     return rows
 
 
-def title_embeddings(texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    """MiniLM sentence embeddings of item texts (L2-normalised, 384-d), cached under the tlkit cache keyed by the
-    MiniLM weights' SHA-256 and the texts: the first call loads the encoder (~10 s on 2 cores), later calls read
-    ~0.2 MB."""
-    from .profile import cache_dir, load_cached_array, save_array_atomic
+def title_embeddings(texts: Sequence[str], batch_size: int = 256, profile: str | None = None) -> np.ndarray:
+    """all-MiniLM-L6-v2 sentence embeddings of item texts (mean pooling, L2-normalised, 384-d).
+
+    quick: the packaged MiniLM (:func:`tlkit.text.text_encoder`), cached under the tlkit cache keyed by its
+    weights' SHA-256 and the texts - the first call loads the encoder (~10 s on 2 cores), later calls read
+    ~0.2 MB (``python -m tlkit pretrain`` makes it once). full: keras-hub's ``TextEmbedder`` on the profile's
+    preset (:func:`tlkit.hubs.text_preset`: the Kaggle preset of the same model, or the rehearsal's stand-in),
+    cached by :func:`tlkit.hubs.embed_texts`; both give the same vectors for the same weights."""
+    from .profile import cache_dir, get_profile, load_cached_array, save_array_atomic
     from .text import MINILM_SHA256, _texts_fingerprint, check_texts
 
     texts = check_texts(list(texts))
+    if (profile or get_profile()) != "quick":
+        import keras_hub
+
+        from . import hubs
+
+        preset = hubs.text_preset(profile)
+        pre = keras_hub.models.TextEmbedderPreprocessor.from_preset(preset, sequence_length=64)
+        embedder = keras_hub.models.TextEmbedder.from_preset(preset, preprocessor=pre)
+        return hubs.embed_texts(embedder, texts, batch_size=batch_size, cache=True)
     path = cache_dir() / "text_embeddings" / f"recsys-minilm-{MINILM_SHA256[:16]}-{_texts_fingerprint(texts)}.npy"
     cached = load_cached_array(path, (len(texts), 384))
     if cached is not None:
@@ -799,7 +812,7 @@ def prepare_title_embeddings() -> str:
     except DataFilesError as exc:
         return f"skipped ({exc})"
     cats = categories(data, {"target": b.rec_target_genres, "near": b.rec_near_genres, "far": b.rec_far_genres})
-    e = title_embeddings([data.item_text(int(i)) for i in cats["target"]])
+    e = title_embeddings([data.item_text(int(i)) for i in cats["target"]], profile="quick")
     return f"ok, {e.shape[0]} film texts x {e.shape[1]} (MiniLM)"
 
 
