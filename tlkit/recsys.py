@@ -698,31 +698,36 @@ def train_source(n_users: int, src: Mapping[str, Mapping[int, np.ndarray]], n_it
     """A two-tower model on a whole source category (every user's training interactions; epoch on validation)."""
     u, i = training_pairs(src["train"])
     val = EvalSet.build(src["val"], src["train"], sorted(src["val"]))
-    model = cached_model(cache, (key, n_items), lambda: compile_retrieval(two_tower(n_users, n_items, recipe.dim),
-                                                                           recipe.learning_rate), seed)
+    model = cached_model(cache, (key, n_items, recipe), lambda: compile_retrieval(
+        two_tower(n_users, n_items, recipe.dim), recipe.learning_rate), seed)
     return fit_on_validation(model, u, i, val, recipe.epochs, recipe.batch_size)
 
 
 def cross_domain_seed(n_users: int, domains: Mapping[str, Mapping[str, Mapping[int, np.ndarray]]],
-                      n_items: Mapping[str, int], cold: np.ndarray, ks: Sequence[int], recipe: Recipe,
-                      fold_recipe: Recipe, sources: Sequence[str] = ("near", "far"), k_metric: int = 10,
-                      log: Callable[[str], None] = print, cache: dict | None = None,
-                      seed: int = 0) -> list[dict[str, Any]]:
+                      n_items: Mapping[str, int], cold: np.ndarray, ks: Sequence[int],
+                      recipes: Mapping[str, Recipe], fold_recipe: Recipe, sources: Sequence[str] = ("near", "far"),
+                      k_metric: int = 10, log: Callable[[str], None] = print, cache: dict | None = None,
+                      seed: int = 0, score_on: str = "test") -> list[dict[str, Any]]:
     """One seed of the learning curve: rows ``{arm, k, recall, ndcg, ...}`` for the cold-start users.
 
     The target item tower is trained on the *warm* users' target interactions (the cold users' are hidden);
     arms: popularity; target-only (user vectors learnt from k target interactions, fold-in); for each source
     category its user tower reused frozen (k only removes the seen items from the ranking) and fine-tuned on
-    the k interactions (fold-in from the transferred vectors)."""
-    import keras
-
+    the k interactions (fold-in from the transferred vectors). ``recipes`` holds each arm's own recipe
+    (keys ``"target-only"`` and the source names; a source's recipe trains its source model and its target item
+    tower). ``score_on="val"`` scores the validation interactions instead of the test ones (choosing recipes)."""
+    if score_on not in ("test", "val"):
+        raise ValueError(f"score_on must be 'test' or 'val', got {score_on!r}")
+    missing = [a for a in ("target-only", *sources) if a not in recipes]
+    if missing:
+        raise ValueError(f"no recipe for {missing}")
     tgt = domains["target"]
     cold_set = set(int(u) for u in cold)
     warm = {u: h for u, h in tgt["train"].items() if u not in cold_set}
     u, i = training_pairs(warm)
     wval = EvalSet.build({x: v for x, v in tgt["val"].items() if x not in cold_set}, tgt["train"], sorted(warm))
     coldk = {k: first_k(tgt["train"], cold, k) for k in ks}
-    tests = {k: EvalSet.build(tgt["test"], coldk[k], cold) for k in ks}
+    tests = {k: EvalSet.build(tgt[score_on], coldk[k], cold) for k in ks}
     rows: list[dict[str, Any]] = []
     pop = popularity(i, n_items["target"])
     for k in ks:
@@ -732,12 +737,13 @@ def cross_domain_seed(n_users: int, domains: Mapping[str, Mapping[str, Mapping[i
 
     def curve(model, arm: str, start: np.ndarray, frozen_arm: str | None) -> None:
         vecs, fit = fold_in(model, start, {k: v for k, v in coldk.items() if k > 0}, tgt["val"],
-                            fold_recipe.learning_rate, fold_recipe.epochs, fold_recipe.batch_size, cache, arm)
+                            fold_recipe.learning_rate, fold_recipe.epochs, fold_recipe.batch_size, cache,
+                            (arm, id(model)))
         v, b = model.get_layer("item_tower").item_vectors()
         v, b = np.asarray(v), np.asarray(b)
         if fit is not None:
-            log(f"  {arm}: fold-in epoch {fit.epoch} (validation), training loss {fit.train_loss[-1]:.3f}, "
-                f"top-10 accuracy {fit.train_top10[-1]:.3f} ({fit.seconds:.1f} s)")
+            log(f"  {arm}: fold-in epoch {fit.epoch} (validation), training loss {fit.train_loss[fit.epoch - 1]:.3f}, "
+                f"top-10 accuracy {fit.train_top10[fit.epoch - 1]:.3f} ({fit.seconds:.1f} s)")
         for k in ks:
             ev = tests[k]
             vec = start[ev.users] if k == 0 else vecs[k][np.searchsorted(np.sort(cold), ev.users)]
@@ -747,7 +753,8 @@ def cross_domain_seed(n_users: int, domains: Mapping[str, Mapping[str, Mapping[i
                 r, n = evaluate(start[ev.users] @ v.T + b, ev, k_metric)
                 rows.append(dict(arm=frozen_arm, k=k, recall=r, ndcg=n))
 
-    model = cached_model(cache, "target-only", lambda: compile_retrieval(
+    recipe = recipes["target-only"]
+    model = cached_model(cache, ("target-only", recipe), lambda: compile_retrieval(
         two_tower(n_users, n_items["target"], recipe.dim), recipe.learning_rate), seed)
     fit = fit_on_validation(model, u, i, wval, recipe.epochs, recipe.batch_size)
     log(f"  target-only: epoch {fit.epoch} (validation), training loss {fit.train_loss[fit.epoch - 1]:.3f}, "
@@ -755,8 +762,9 @@ def cross_domain_seed(n_users: int, domains: Mapping[str, Mapping[str, Mapping[i
     fresh = np.random.default_rng(seed).uniform(-0.05, 0.05, (n_users, recipe.dim)).astype(np.float32)  # untrained
     curve(model, "target-only", fresh, None)
     for name in sources:
+        recipe = recipes[name]
         src = train_source(n_users, domains[name], n_items[name], recipe, cache, seed, f"source {name}")
-        tm = cached_model(cache, f"transfer {name}", lambda: compile_retrieval(two_tower(
+        tm = cached_model(cache, (f"transfer {name}", recipe), lambda: compile_retrieval(two_tower(
             n_users, n_items["target"], recipe.dim, user_tower=copy_tower(src.model.get_layer("user_tower"))),
             recipe.learning_rate), seed)
         tower = tm.get_layer("user_tower")
