@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="versions, device, profile, offline data/model sources, cache state")
     p = sub.add_parser("pretrain", help="build (or verify) the quick profile's models: the converted "
-                       "EfficientNet-Lite0 and its TF Hub-style SavedModel (--zoo: also the small Fashion-MNIST CNN "
+                       "EfficientNet-Lite0, its TF Hub-style SavedModel and notebook 13's film-text embeddings (--zoo: also the small Fashion-MNIST CNN "
                        "some unit tests use; no notebook needs it)")
     p.add_argument("--force", action="store_true", help="rebuild even when the cache is valid")
     p.add_argument("--zoo", action="store_true", help="also pretrain the zoo CNN (about 40 s)")
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         from .hubs import export_hub_feature_vector
 
         print(f"TF Hub-style SavedModel (notebook 08): ok, {export_hub_feature_vector(force=args.force)}")
+        from .recsys import prepare_title_embeddings
+
+        print(f"film-text embeddings (notebook 13): {prepare_title_embeddings()}")
         return 0
     if args.command == "kernel":
         from .kernel import install_kernel

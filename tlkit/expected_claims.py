@@ -119,6 +119,17 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
         "every measured point of the article's list has a recorded row (* points)",
     ),
 
+    # --- 13_cross_domain_recommendations
+    "13_cross_domain_recommendations": (
+        "no user's training interaction is later than their validation or test interactions",
+        "no film is in two categories",
+        "every arm reaches NDCG@10 >= * at k = * (mean of * seeds)",
+        "[quick] at k = 0 popularity beats the frozen near-category user tower by >= * NDCG@10 points (mean of * seeds)",
+        "new films: the MiniLM item tower reaches recall@10 >= * (mean of * seeds; random order *)",
+        "new films: the MiniLM item tower beats a random order (all an ID-only model can do) by >= * recall@10 points (mean of * seeds)",
+        "new films: MiniLM titles + genres beat genres alone by >= * recall@10 points (mean of * seeds)",
+    ),
+
     # --- 14_your_own_data
     "14_your_own_data": (
         "no image (and no variant of one) is in two of the train/validation/test folders",

@@ -101,6 +101,7 @@ def budget_overrides(full) -> dict[str, Any]:
         sp_val_per_word=1, sp_lang_train_per_word=5, sp_learning_rates=(1e-3, 1e-2), sp_step_grid=(2, 4),
         sp_page_epochs=1, sp_finetune_epochs=(1,),
         own_example_per_class=4, own_example_texts=20, own_epochs=1, own_finetune_epochs=1, own_text_epochs=2, own_tfidf_cs=(1.0,),
+        rec_seeds=(0,), rec_epochs=1, rec_fold_epochs=1, rec_ks=(0, 2), rec_batch_size=256, rec_fold_batch_size=64,
         extra={**full.extra, "rehearsal": True})
 
 
@@ -147,7 +148,59 @@ def activate_kernel() -> bool:
         cm = tfds.testing.mock_data(num_examples=TFDS_EXAMPLES)
         cm.__enter__()                   # kept for the kernel's lifetime
         _STATE["mock"] = cm
+        _mock_movielens()                # ratings with structure (random examples would give no user a history)
     return True
+
+
+def movielens_mock_examples(users: int = 40, films: int = 48, per_user: int = 24, seed: int = 0) -> dict:
+    """Mock MovieLens ratings in the real ``movielens/*-ratings`` feature layout (numpy columns): every user rates
+    ``per_user`` films at increasing times; films cycle through genre groups, so that notebook 13's categories,
+    time split and cold-start users all have members. Random, not real ratings."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    genre_ids = [[0, 1], [15], [16, 5], [18], [3, 2], [14], [4], [7]]   # tfds genre indices (Action, Sci-Fi, ...)
+    cols: dict[str, list] = {k: [] for k in ("user_id", "movie_id", "movie_title", "movie_genres", "timestamp",
+                                              "user_rating")}
+    for u in range(users):
+        for j, m in enumerate(rng.choice(films, size=per_user, replace=False)):
+            cols["user_id"].append(str(u + 1).encode())
+            cols["movie_id"].append(str(m + 1).encode())
+            cols["movie_title"].append(f"Mock film {m + 1} (19{50 + m % 50})".encode())
+            cols["movie_genres"].append(genre_ids[m % len(genre_ids)])
+            cols["timestamp"].append(978_300_000 + 1000 * j + u)
+            cols["user_rating"].append(float(1 + (u + m) % 5))
+    return cols
+
+
+def _mock_movielens() -> None:
+    """Route tensorflow-datasets' mocked ``movielens`` builders to :func:`movielens_mock_examples`; every other
+    data set keeps tfds' random mock."""
+    from unittest import mock
+
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_datasets.core import dataset_builder
+
+    default = dataset_builder.FileReaderBuilder._as_dataset
+
+    def as_dataset(self, *args, **kwargs):
+        if not self.name.startswith("movielens"):
+            return default(self, *args, **kwargs)
+        cols = movielens_mock_examples()
+        n = len(cols["user_id"])
+        genres = tf.ragged.constant(cols["movie_genres"], dtype=tf.int64)
+        data = {"user_id": cols["user_id"], "movie_id": cols["movie_id"], "movie_title": cols["movie_title"],
+                "movie_genres": genres, "timestamp": np.asarray(cols["timestamp"], np.int64),
+                "user_rating": np.asarray(cols["user_rating"], np.float32),
+                "bucketized_user_age": np.full(n, 25.0, np.float32), "user_gender": np.ones(n, bool),
+                "user_occupation_label": np.zeros(n, np.int64), "user_occupation_text": [b"other"] * n,
+                "user_zip_code": [b"00000"] * n}
+        return tf.data.Dataset.from_tensor_slices(data).map(
+            lambda ex: {**ex, "movie_genres": ex["movie_genres"]})
+
+    patcher = mock.patch.object(dataset_builder.FileReaderBuilder, "_as_dataset", as_dataset)
+    patcher.start()                      # kept for the kernel's lifetime, like the mock itself
 
 
 _STARTUP = '''# Written by `python -m tlkit rehearse`: runs first in every notebook kernel of the rehearsal (IPYTHONDIR).

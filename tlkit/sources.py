@@ -106,6 +106,10 @@ DEFAULT_SOURCES: Mapping[str, Source] = MappingProxyType({
     "imagenette": Source("tfds", "Imagenette (tensorflow-datasets)", tfds_name="imagenette/160px-v2",
                          splits=("train", "validation"), host="s3.amazonaws.com",
                          label="Imagenette 160 px v2 (tensorflow-datasets)"),
+    # MovieLens-1M ratings (notebook 13, full profile); GroupLens licence: research/education, no redistribution
+    "movielens": Source("tfds", "MovieLens-1M ratings (tensorflow-datasets)", tfds_name="movielens/1m-ratings",
+                        splits=("train",), host="files.grouplens.org",
+                        label="MovieLens-1M ratings (GroupLens, via tensorflow-datasets)"),
     # keras.applications ResNet50 with ImageNet weights (feature extractor without top; 08's full classifier)
     "resnet50_notop": Source("keras_applications", "ResNet50 ImageNet weights", weights="imagenet",
                              cache_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
