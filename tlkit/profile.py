@@ -723,9 +723,9 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], idea_probe_floor=0.75, idea_twin_ga
 # quick, NOT MEASURED with ResNet50 (no GPU here).
 _BUDGETS["full"] = replace(_BUDGETS["full"], own_image_size=160, own_batch_size=32, own_epochs=30, own_patience=4,
                            own_finetune_factor=100.0, own_finetune_epochs=5)
-# 12 in full: VGG19 (keras.applications, ImageNet) as the loss network at 256 px, longer optimisation and stylizer
-# training. Thresholds: NOT MEASURED ON FULL DATA (no GPU or network here); the quick profile's values are kept as
+# 12 in full: VGG19 (keras.applications, ImageNet) as the loss network at 224 px (its training size), longer
+# optimisation and stylizer training. Thresholds: NOT MEASURED ON FULL DATA (no GPU or network here); the quick profile's values are kept as
 # conservative placeholders until a full run measures them.
-_BUDGETS["full"] = replace(_BUDGETS["full"], st_size=256, st_opt_photos=8, st_opt_steps=300, st_grid_steps=150,
+_BUDGETS["full"] = replace(_BUDGETS["full"], st_size=224, st_opt_photos=8, st_opt_steps=300, st_grid_steps=150,
                            st_stylizer_steps=2000, st_stylizer_batch=4, st_stylizer_lr=1e-3, st_stylizer_width=32,
                            st_eval_photos=48)

@@ -97,8 +97,8 @@ def budget_overrides(full) -> dict[str, Any]:
         sp_val_per_word=1, sp_lang_train_per_word=5, sp_learning_rates=(1e-3, 1e-2), sp_step_grid=(2, 4),
         sp_page_epochs=1, sp_finetune_epochs=(1,),
         own_example_per_class=4, own_example_texts=20, own_epochs=1, own_finetune_epochs=1, own_text_epochs=2, own_tfidf_cs=(1.0,),
-        st_opt_photos=1, st_opt_steps=2, st_grid_steps=1, st_grid_paintings=("kandinsky",), st_stylizer_steps=2,
-        st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=2, st_train_photos=4,
+        st_opt_photos=1, st_opt_steps=1, st_grid_steps=1, st_grid_paintings=(), st_stylizer_steps=1,
+        st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=1, st_train_photos=2,
         extra={**full.extra, "rehearsal": True})
 
 

@@ -34,10 +34,12 @@ class LossNetwork:
     source: str
 
 
-def _outputs(full, layers: tuple[str, ...], name: str, source: str) -> LossNetwork:
+def _outputs(graph, layers: tuple[str, ...], name: str, source: str) -> LossNetwork:
+    """``graph``: (input tensor, {layer name: output tensor}) of one functional graph."""
     import keras
 
-    model = keras.Model(full.input, [full.get_layer(n).output for n in layers], name=name)
+    inp, tensors = graph
+    model = keras.Model(inp, [tensors[n] for n in layers], name=name)
     model.trainable = False
     return LossNetwork(name, model, tuple(layers), source)
 
@@ -48,9 +50,11 @@ def _effnet(pretrained: bool, seed: int):
     from .effnet import build_efficientnet_lite0, load_efficientnet_lite0
 
     if pretrained:
-        return load_efficientnet_lite0(log=lambda _: None)
-    keras.utils.set_random_seed(seed)
-    return build_efficientnet_lite0(None, name=f"efficientnet_lite0_untrained_seed{seed}")
+        model = load_efficientnet_lite0(log=lambda _: None)
+    else:
+        keras.utils.set_random_seed(seed)
+        model = build_efficientnet_lite0(None, name=f"efficientnet_lite0_untrained_seed{seed}")
+    return model.input, {layer.name: layer.output for layer in model.layers}
 
 
 def _vgg19(pretrained: bool, seed: int):
@@ -73,10 +77,10 @@ def _vgg19(pretrained: bool, seed: int):
     inp = keras.Input((None, None, 3), name="image")
     # keras.applications.vgg19.preprocess_input ("caffe"): RGB -> BGR, minus the ImageNet mean per channel
     y = layers.Lambda(lambda t: ops.flip(t, axis=-1) - ops.convert_to_tensor(VGG_MEAN_BGR), name="preprocess")(inp)
-    for layer in base.layers[1:]:              # a flat graph: every VGG layer reachable by name
-        y = layer(y)
-    flat = keras.Model(inp, y, name="vgg19" if pretrained else f"vgg19_untrained_seed{seed}")
-    return flat, label
+    tensors = {}
+    for layer in base.layers[1:]:              # a flat graph: every VGG layer's output on the preprocessed input
+        y = tensors[layer.name] = layer(y)
+    return (inp, tensors), label
 
 
 def loss_networks(profile: str, seed_twin: int = 0, seed_judge: int = 100) -> dict[str, LossNetwork]:
