@@ -217,28 +217,50 @@ def square(image: np.ndarray, size: int) -> np.ndarray:
 
 # key, board, title (as GCompris gives it), sha256 of the reassembled RGB picture (gcompris-qt-data 3.1-2)
 _TABLE: tuple[tuple[str, int, str, str], ...] = (
-    ("renoir_moulin", 1, "Pierre-Auguste Renoir, Bal du moulin de la Galette - 1876", "6e76c4dc9e5b7130eb225c17b672f33b0a76ee2112d6796cad3f1f4c0c8b94be"),  # 602x445
-    ("arcimboldo_spring", 2, "Giuseppe Arcimboldo, Spring - 1573", "bd15cf0170402173d3bf61840d456b9fe9c72a2f6a74e9c04d4dd8722db7ab2d"),  # 347x421
-    ("arcimboldo_librarian", 3, "Giuseppe Arcimboldo, The Librarian - 1566", "d0afa528a469b3af40dff99e66281a50cac2753e1beb3b9a14c20ab63d65d8a0"),  # 304x421
-    ("hokusai_oiran", 4, "Katsushika Hokusai, Oiran and Kamuro", "b617f9ca9e1a0db5213d5125238828ac331afe20382f8e4c7e33f31b1662dad7"),  # 306x449
-    ("hokusai_fan", 5, "Katsushika Hokusai, Woman holding a fan", "41b62e6eb9ac43fa53d409bc2531b0e79f3d12f84da693f6e41d6514e63a1b9f"),  # 308x450
-    ("hokusai_ejiri", 6, "Katsushika Hokusai, Ejiri in Suruga Province - 1830-1833", "d9783c9db1524e4bd7c0b31ec4348f1f8fc0296cdb37d48e8a424bb7ef4189f7"),  # 662x450
-    ("great_wave", 7, "Katsushika Hokusai, The Great Wave off Kanagawa - 1823-1829", "595b5273d080d00311d44212fdd8bd776f665bb82ed60b1f1361b435dd81259c"),  # 665x450
-    ("hiroshige_snow", 8, "Utagawa Hiroshige, The Benzaiten Shrine at Inokashira in Snow - 1760-70", "d9b1ccaf320a83ee262bd9c931067a749089ba2e2045d368387f86a1e3f6ed31"),  # 699x450
-    ("hiroshige_fish", 9, "Utagawa Hiroshige, Horse-mackerel and Prawn - 1840", "8434ed8ecb981293e8c36216d1e647f3d0d55bc2e6f4bf11e1edd652d359ae2e"),  # 702x499
-    ("hokusai_bridge", 10, "Katsushika Hokusai, Viewing Sunset over the Ryogoku Bridge from the Ommaya Embankment - 1830", "a91a425d07b95bd3e4ea65c15b35b082f767010ba18910a2d557434e00478f54"),  # 661x450
-    ("hokusai_poppies", 11, "Katsushika Hokusa, Poppies - 1833-1834", "a1cdad33cdc80a6b988f18016fe775f177915ad3a980e0ea73680406493b1822"),  # 655x451
-    ("hokusai_kazusa", 12, "Katsushika Hokusai, Kazusa sea Route - 1830.", "cdb91f817945b1ea1661493cca75faba0b6bdb940c8037b4277bf64bb452c8f0"),  # 683x451
-    ("michelangelo_pieta", 13, "Michelangelo, Pieta - 1499", "8babe3ed4de19e8ab7134d867a00929d3788a468e3fe7d2a3abe97c0fd94f78c"),  # 477x499
-    ("mona_lisa", 14, "Leonardo da Vinci, Mona Lisa - 1503-19", "178b65d18a3187f7c82f62e458dfda8ad221283acd51db9854f4f54bfbcd9edb"),  # 322x500
-    ("bellini_pesaro", 15, "Giovanni Bellini, La Pala di Pesaro - 1475-85", "d199fcff986fb6a2fbd209ced48ea3a3a7243791596a5fd6e93e72a391f6fb0c"),  # 680x368
-    ("durer_lion", 16, "Albrecht Dürer, Lion - 1494", "c8abc3b3da48f9d501f492d19ebaef96b5b5bd497ebd950f776be1420bcb3abc"),  # 697x500
-    ("bruegel_harvesters", 17, "Pieter Brugel, The Harvesters - 1565", "05ad771d0dfff0c1b6b480449ad3a4267a28a404ea99cecbb2e8b7a0a68a3836"),  # 686x500
-    ("renoir_piano", 18, "Pierre-Auguste Renoir, Girls At The Piano - 1892", "a2ee17a406114693677f5ea149b66becddf15911c7b4dd9b933913564b64d9ff"),  # 356x483
-    ("kandinsky", 19, "Wassily Kandinsky, Composition VIII - 1923", "1d57e9b8f96c67b9702c41b1c89dacc2b377c716809c3f81c41f593138fdc46a"),  # 667x460
-    ("bazille_ramparts", 20, "Bazille, The Ramparts at Aigues-Mortes - 1867", "94288537b85ee371fec8f582b0cb1ae2ff0ca6fdcdb662b9ba4c3f72c8570217"),  # 610x363
-    ("cassatt_summertime", 21, "Mary Cassatt, Summertime - 1894", "fc95f15fe7d5625f95beaf8b418434fab51040d6ead8d640d8fa6c4e45ca3c49"),  # 598x442
-    ("van_gogh_auvers", 22, "Vincent Van Gogh, Village Street in Auvers - 1890", "2ed98b45c0600f506fda199c5ea45d2eca67748323e07341bad86139c08882d4"),  # 600x469
+    ("renoir_moulin", 1, "Pierre-Auguste Renoir, Bal du moulin de la Galette - 1876",   # 602x445
+     "6e76c4dc9e5b7130eb225c17b672f33b0a76ee2112d6796cad3f1f4c0c8b94be"),
+    ("arcimboldo_spring", 2, "Giuseppe Arcimboldo, Spring - 1573",   # 347x421
+     "bd15cf0170402173d3bf61840d456b9fe9c72a2f6a74e9c04d4dd8722db7ab2d"),
+    ("arcimboldo_librarian", 3, "Giuseppe Arcimboldo, The Librarian - 1566",   # 304x421
+     "d0afa528a469b3af40dff99e66281a50cac2753e1beb3b9a14c20ab63d65d8a0"),
+    ("hokusai_oiran", 4, "Katsushika Hokusai, Oiran and Kamuro",   # 306x449
+     "b617f9ca9e1a0db5213d5125238828ac331afe20382f8e4c7e33f31b1662dad7"),
+    ("hokusai_fan", 5, "Katsushika Hokusai, Woman holding a fan",   # 308x450
+     "41b62e6eb9ac43fa53d409bc2531b0e79f3d12f84da693f6e41d6514e63a1b9f"),
+    ("hokusai_ejiri", 6, "Katsushika Hokusai, Ejiri in Suruga Province - 1830-1833",   # 662x450
+     "d9783c9db1524e4bd7c0b31ec4348f1f8fc0296cdb37d48e8a424bb7ef4189f7"),
+    ("great_wave", 7, "Katsushika Hokusai, The Great Wave off Kanagawa - 1823-1829",   # 665x450
+     "595b5273d080d00311d44212fdd8bd776f665bb82ed60b1f1361b435dd81259c"),
+    ("hiroshige_snow", 8, "Utagawa Hiroshige, The Benzaiten Shrine at Inokashira in Snow - 1760-70",   # 699x450
+     "d9b1ccaf320a83ee262bd9c931067a749089ba2e2045d368387f86a1e3f6ed31"),
+    ("hiroshige_fish", 9, "Utagawa Hiroshige, Horse-mackerel and Prawn - 1840",   # 702x499
+     "8434ed8ecb981293e8c36216d1e647f3d0d55bc2e6f4bf11e1edd652d359ae2e"),
+    ("hokusai_bridge", 10, "Katsushika Hokusai, Viewing Sunset over the Ryogoku Bridge from the Ommaya Embankment - 1830",   # 661x450
+     "a91a425d07b95bd3e4ea65c15b35b082f767010ba18910a2d557434e00478f54"),
+    ("hokusai_poppies", 11, "Katsushika Hokusa, Poppies - 1833-1834",   # 655x451
+     "a1cdad33cdc80a6b988f18016fe775f177915ad3a980e0ea73680406493b1822"),
+    ("hokusai_kazusa", 12, "Katsushika Hokusai, Kazusa sea Route - 1830.",   # 683x451
+     "cdb91f817945b1ea1661493cca75faba0b6bdb940c8037b4277bf64bb452c8f0"),
+    ("michelangelo_pieta", 13, "Michelangelo, Pieta - 1499",   # 477x499
+     "8babe3ed4de19e8ab7134d867a00929d3788a468e3fe7d2a3abe97c0fd94f78c"),
+    ("mona_lisa", 14, "Leonardo da Vinci, Mona Lisa - 1503-19",   # 322x500
+     "178b65d18a3187f7c82f62e458dfda8ad221283acd51db9854f4f54bfbcd9edb"),
+    ("bellini_pesaro", 15, "Giovanni Bellini, La Pala di Pesaro - 1475-85",   # 680x368
+     "d199fcff986fb6a2fbd209ced48ea3a3a7243791596a5fd6e93e72a391f6fb0c"),
+    ("durer_lion", 16, "Albrecht Dürer, Lion - 1494",   # 697x500
+     "c8abc3b3da48f9d501f492d19ebaef96b5b5bd497ebd950f776be1420bcb3abc"),
+    ("bruegel_harvesters", 17, "Pieter Brugel, The Harvesters - 1565",   # 686x500
+     "05ad771d0dfff0c1b6b480449ad3a4267a28a404ea99cecbb2e8b7a0a68a3836"),
+    ("renoir_piano", 18, "Pierre-Auguste Renoir, Girls At The Piano - 1892",   # 356x483
+     "a2ee17a406114693677f5ea149b66becddf15911c7b4dd9b933913564b64d9ff"),
+    ("kandinsky", 19, "Wassily Kandinsky, Composition VIII - 1923",   # 667x460
+     "1d57e9b8f96c67b9702c41b1c89dacc2b377c716809c3f81c41f593138fdc46a"),
+    ("bazille_ramparts", 20, "Bazille, The Ramparts at Aigues-Mortes - 1867",   # 610x363
+     "94288537b85ee371fec8f582b0cb1ae2ff0ca6fdcdb662b9ba4c3f72c8570217"),
+    ("cassatt_summertime", 21, "Mary Cassatt, Summertime - 1894",   # 598x442
+     "fc95f15fe7d5625f95beaf8b418434fab51040d6ead8d640d8fa6c4e45ca3c49"),
+    ("van_gogh_auvers", 22, "Vincent Van Gogh, Village Street in Auvers - 1890",   # 600x469
+     "2ed98b45c0600f506fda199c5ea45d2eca67748323e07341bad86139c08882d4"),
 )
 PAINTINGS = tuple(Painting(*row) for row in _TABLE)
 BY_KEY: dict[str, Painting] = {p.key: p for p in PAINTINGS}
