@@ -130,6 +130,19 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
         "new films: MiniLM titles + genres beat genres alone by >= * recall@10 points (mean of * seeds)",
     ),
 
+    # --- 12_style_transfer
+    "12_style_transfer": (
+        "the Gram matrix in Keras ops matches NumPy's on a known tensor (max abs diff <= 1e-5)",
+        "optimised through the ImageNet network, held-out photos: style distance under layers no loss uses <= * of the "
+        "photo's (mean of *)",
+        "optimised through the ImageNet network: that distance drops by >= * (absolute floor, mean of *)",
+        "the stylizer on * held-out photos: style distance under layers no loss uses <= * of the photo's on every seed",
+        "the stylizer lowers that distance by >= * on every seed (absolute floor)",
+        "the ImageNet classifier keeps the photo's top-1 class in its top 5 on >= * of the stylizer's held-out photos "
+        "on every seed",
+        "the stylizer is >= *x faster per photo than per-image optimisation",
+    ),
+
     # --- 14_your_own_data
     "14_your_own_data": (
         "no image (and no variant of one) is in two of the train/validation/test folders",

@@ -102,6 +102,8 @@ def budget_overrides(full) -> dict[str, Any]:
         sp_page_epochs=1, sp_finetune_epochs=(1,),
         own_example_per_class=4, own_example_texts=20, own_epochs=1, own_finetune_epochs=1, own_text_epochs=2, own_tfidf_cs=(1.0,),
         rec_seeds=(0,), rec_epochs=1, rec_fold_epochs=1, rec_ks=(0, 2), rec_batch_size=256, rec_fold_batch_size=64,
+        st_opt_photos=1, st_opt_steps=1, st_grid_steps=1, st_grid_paintings=(), st_stylizer_steps=1,
+        st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=1, st_train_photos=2,
         extra={**full.extra, "rehearsal": True})
 
 
@@ -259,6 +261,16 @@ def resnet50_standin_weights(models: Path, image_size: int = 160) -> Path:
     return path
 
 
+def vgg19_standin_weights(models: Path) -> Path:
+    """A VGG19 (notop) weights file of the keras.applications architecture with random, seeded STAND-IN weights
+    (not ImageNet), for notebook 12's full-profile loss network."""
+    path = models / "vgg19_standin_notop.weights.h5"
+    if not path.exists():
+        _save_weights(_seeded_keras().applications.VGG19(include_top=False, weights=None,
+                                                         input_shape=(None, None, 3)), path)
+    return path
+
+
 def resnet50_standin_classifier_weights(models: Path) -> Path:
     """Weights of the full ``keras.applications.ResNet50`` classifier (224 px, 1000-class top) with random, seeded
     STAND-IN values (not ImageNet), for notebook 08's ``keras.applications`` section."""
@@ -326,6 +338,7 @@ def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
             "resnet50_notop": {"weights": str(resnet50_standin_weights(models)), "host": "", "label": stand},
             "resnet50": {"weights": str(resnet50_standin_classifier_weights(models)), "host": "",
                          "label": f"keras.applications.ResNet50, {stand}"},
+            "vgg19_notop": {"weights": str(vgg19_standin_weights(models)), "host": "", "label": stand},
             "hub_mobilenet_v2": {"handle": str(hub_standin_feature_vector(models)), "host": "",
                                  "label": f"MobileNetV2 feature vector (TF Hub format), {stand}"}}
         for name, src in _sources.DEFAULT_SOURCES.items():

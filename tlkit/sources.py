@@ -117,6 +117,10 @@ DEFAULT_SOURCES: Mapping[str, Source] = MappingProxyType({
     "resnet50": Source("keras_applications", "ResNet50 ImageNet weights (keras.applications)", weights="imagenet",
                        cache_file="resnet50_weights_tf_dim_ordering_tf_kernels.h5", host="storage.googleapis.com",
                        label="keras.applications.ResNet50, ImageNet weights (downloaded by Keras)"),
+    # keras.applications VGG19 with ImageNet weights, no top: notebook 12's loss network in full (Gatys et al. 2016)
+    "vgg19_notop": Source("keras_applications", "VGG19 ImageNet weights", weights="imagenet",
+                          cache_file="vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                          host="storage.googleapis.com", label="ImageNet (keras.applications VGG19)"),
     # TF Hub image feature vector (MobileNetV2 1.00 at 224 px, ImageNet; inputs in [0, 1])
     "hub_mobilenet_v2": Source("tfhub", "the TF Hub model MobileNetV2 feature vector (Kaggle Models)",
                                handle="https://www.kaggle.com/models/google/mobilenet-v2/TensorFlow2/"
