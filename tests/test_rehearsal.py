@@ -292,11 +292,11 @@ def test_rehearse_group_a_end_to_end(tmp_path):
 
 
 def test_rehearsal_kernels_run_eagerly_unless_traced(tmp_path):
-    """01 and 02 eager by default (tiny fits: tracing a full-size ResNet50 step cost more than the steps); --traced
+    """The image and speech notebooks eager by default (tiny fits: tracing a full-size step cost more); --traced
     traces everywhere. tlkit.runner sets each notebook kernel's TLKIT_REHEARSAL_EAGER from the list."""
     root = rehearsal_root()
     with rehearsal.rehearsing(root, models=root / "models"):
-        assert os.environ[rehearsal.EAGER_LIST] == "01,02"
+        assert os.environ[rehearsal.EAGER_LIST] == ",".join(rehearsal.EAGER_NOTEBOOKS) and "01" in rehearsal.EAGER_NOTEBOOKS
     with rehearsal.rehearsing(root, models=root / "models", eager=False):
         assert os.environ[rehearsal.EAGER_LIST] == ""
     assert rehearsal.EAGER_LIST not in os.environ

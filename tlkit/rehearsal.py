@@ -25,11 +25,12 @@ Stand-in weights are not pretrained, so claims are computed and printed but not 
 (:func:`tlkit.claims.strict` is False when ``TLKIT_REHEARSAL`` is set); a claim whose value is not a finite number
 fails the rehearsal.
 
-In notebooks 01 and 02 (:data:`EAGER_NOTEBOOKS`) TensorFlow functions run eagerly in a rehearsal (``EAGER``,
-``tf.config.run_functions_eagerly``): with a few images per ``fit``, tracing a full-size ResNet50 training step cost
-more than the steps (measured 2026-12-07, each notebook alone: 01 60 -> 44 s, 02 99 -> 42 s). Elsewhere eager was no
-faster or much slower (08 69 -> 65 s, 00 20 -> 22 s, 05 43 -> 137 s with another job running: many small text-model
-steps), so the others trace. The same cells are traced in the quick profile by the test command, and tlkit's own
+In the notebooks of :data:`EAGER_NOTEBOOKS` (full-size image and speech networks) TensorFlow functions run eagerly in
+a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few examples per ``fit``, tracing a training
+step cost more than the steps. Measured 2026-12-07, each notebook alone, traced -> eager: 01 60 -> 44 s,
+02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s. In the text notebooks
+eager was slower (00 20 -> 22 s, 03 16 -> 20 s, 06 17 -> 22 s, 05 43 -> 137 s: many small steps; with another job
+running), so they trace. The same cells are traced in the quick profile by the test command, and tlkit's own
 full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces everywhere, as Colab does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
 plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
 and time budgets.
@@ -63,7 +64,7 @@ _LOWERCASE = {"bert_base_multi": False}
 #: "1" in the kernel of a notebook that runs eagerly (set per notebook by tlkit.runner from EAGER_LIST)
 EAGER = "TLKIT_REHEARSAL_EAGER"
 #: the notebooks whose rehearsal kernels run TensorFlow functions eagerly (see the module docstring)
-EAGER_NOTEBOOKS = ("01", "02")
+EAGER_NOTEBOOKS = ("01", "02", "04", "08", "10", "12", "14")
 EAGER_LIST = "TLKIT_REHEARSAL_EAGER_NOTEBOOKS"
 #: bump when the stand-in models change (a models folder of another version is rebuilt)
 MODELS_VERSION = 1
