@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         from .hubs import export_hub_feature_vector
 
         print(f"TF Hub-style SavedModel (notebook 08): ok, {export_hub_feature_vector(force=args.force)}")
+        from .llm import convert as convert_llm
+
+        man = convert_llm(force=args.force)
+        print(f"{man['name']} (notebooks 06, 07, 11): ok, keras-hub preset, {man['params_in_file']:,} parameters "
+              f"from {man['source']}")
         from .recsys import prepare_title_embeddings
 
         print(f"film-text embeddings (notebook 13): {prepare_title_embeddings()}")

