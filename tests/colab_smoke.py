@@ -5,7 +5,7 @@ Reaches: keras-hub's MiniLM preset (TextEmbedderPreprocessor / TextEmbedder.from
 tensorflow-text, save_to_preset and back), tlkit's TF Hub SavedModel export loaded by Colab's TensorFlow through
 tensorflow-hub (``hub.load``; it needs setuptools' pkg_resources), ``hub.KerasLayer`` inside tf_keras, the
 course's ``HubLayer`` inside Keras 3 (frozen, then trainable with a few steps of ``fit``), and a pandas Styler
-(Jinja2). Prints ``colab smoke: ok`` at the end; any failure raises.
+(Jinja2), and notebook 00's EfficientNet-Lite0 ImageNet classifier with keras-hub's class names. Prints ``colab smoke: ok`` at the end; any failure raises.
 """
 from __future__ import annotations
 
@@ -57,6 +57,11 @@ def main() -> None:
     tuned.fit(small, np.array([0, 1, 2, 0]), epochs=1, batch_size=4, verbose=0)
     assert any(not np.array_equal(np.array(w), b) for w, b in zip(tuned_layer.trainable_weights, before))
 
+    from tlkit import effnet                     # notebook 00: the converted ImageNet classifier and its class names
+
+    classifier = effnet.load_efficientnet_lite0(log=lambda m: None)
+    top = effnet.decode_top(classifier.predict(np.random.default_rng(1).uniform(0, 255, (2, 224, 224, 3)), verbose=0))
+    assert len(top) == 2 and all(isinstance(name, str) and name for name, _ in top[0])
     assert "<table" in pd.DataFrame({"accuracy": [0.5]}).style.format("{:.3f}").to_html()
     print("colab smoke: ok")
 

