@@ -780,6 +780,13 @@ def spectrogram_cnn(input_shape, n_words, filters=(8, 16, 32)):
 STEPS_PER_EXECUTION = 50   # optimiser steps per call into TensorFlow (compile's steps_per_execution)
 
 
+def _batch_order(n: int, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """The example indices of ``steps`` batches: shuffled passes over ``n`` examples, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    reps = -(-steps * batch_size // n)
+    return np.concatenate([rng.permutation(n) for _ in range(reps)])[: steps * batch_size]
+
+
 def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, seed: int) -> None:
     """``steps`` optimiser steps over shuffled passes of (x, y), as one fixed-shape epoch (no retracing).
 
@@ -788,9 +795,7 @@ def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
     the same batches in the same order as ``model.fit(x[order], y[order], shuffle=False)``."""
     import tensorflow as tf
 
-    rng = np.random.default_rng(seed)
-    reps = -(-steps * batch_size // len(x))
-    order = np.concatenate([rng.permutation(len(x)) for _ in range(reps)])[: steps * batch_size]
+    order = _batch_order(len(x), steps, batch_size, seed)
     xs, ys = tf.constant(np.asarray(x)), tf.constant(np.asarray(y))
     batches = tf.data.Dataset.from_tensor_slices(order.reshape(steps, batch_size).astype(np.int32))
     model.fit(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ys, i))), epochs=1, shuffle=False, verbose=0)
@@ -856,6 +861,22 @@ class _Runner:
         self.model.optimizer.build(self.model.trainable_variables)
         self.state = [np.array(v) for v in self.model.optimizer.variables]
         self.fresh: dict[int, Any] = {}
+        # builds the loss and metric trackers (weights and optimiser untouched), so train_step can run below
+        self.model.test_on_batch(np.zeros((1,) + self.shape, np.float32), np.zeros((1,), np.int64))
+        self._steps = self._train_loop()
+
+    def _train_loop(self):
+        """Keras's own ``train_step`` (what ``fit`` runs per batch) on the batches ``x[order[i]]``, i = 0, 1, ...,
+        in one traced function: no ``fit`` call, data pipeline or callbacks per run."""
+        import tensorflow as tf
+
+        model = self.model
+
+        def steps(x, y, order):
+            for i in tf.range(tf.shape(order)[0]):
+                model.train_step((tf.gather(x, order[i]), tf.gather(y, order[i])))
+
+        return tf.function(steps, reduce_retracing=True)
 
     def reset(self, seed: int, learning_rate: float) -> None:
         import keras
@@ -867,14 +888,24 @@ class _Runner:
         self.model.optimizer.learning_rate.assign(learning_rate)
 
     def fit(self, x: np.ndarray, y: np.ndarray, steps: int, seed: int) -> None:
-        _fit_steps(self.model, x, y, steps, BATCH, seed)
+        """The batches of :func:`_fit_steps` (the same order), each one step of Keras's ``train_step``."""
+        import tensorflow as tf
+
+        order = _batch_order(len(x), steps, BATCH, seed)
+        self._steps(tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y, np.int64)),
+                    tf.constant(order.reshape(steps, BATCH).astype(np.int32)))
 
     def loss_accuracy(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        loss, acc = self.model.evaluate(x, y, batch_size=256, verbose=0)
+        if len(x) > 256:                                     # several batches: evaluate's weighted mean
+            loss, acc = self.model.evaluate(x, y, batch_size=256, verbose=0)
+        else:                                                # one batch: the same numbers, less overhead
+            loss, acc = self.model.test_on_batch(x, y)
         return float(loss), float(acc)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.argmax(self.model.predict(x, batch_size=256, verbose=0), axis=1)
+        """Predicted classes, in batches of 256 (as ``predict(batch_size=256)``)."""
+        return np.concatenate([np.argmax(self.model.predict_on_batch(x[i:i + 256]), axis=1)
+                               for i in range(0, len(x), 256)])
 
 
 _RUNNERS: dict[tuple[str, tuple[int, ...], int], _Runner] = {}
