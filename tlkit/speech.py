@@ -349,6 +349,28 @@ def unfreeze_top(net, blocks: int) -> list[str]:
     return unfrozen
 
 
+def split_frozen(net):
+    """Split :func:`embedding_network` ``net`` at its first trainable layer (after :func:`unfreeze_top`) into
+    ``(lower, upper)``: ``lower`` holds the frozen layers below (log-mel [batch, frames, 32, 1] -> their
+    output), ``upper`` the rest, sharing ``net``'s layers and weights, so ``upper(lower(x))`` is ``net(x)``. The
+    frozen part computes the same output for a clip in every epoch, so it can be run once per clip
+    (:func:`lower_features`) and only ``upper`` trained."""
+    import keras
+
+    layers = net.layers[1:]                                  # after the input layer: one chain of layers
+    first = next((i for i, layer in enumerate(layers) if layer.trainable and layer.weights), None)
+    if first is None or first == 0:
+        raise ValueError("split_frozen needs some frozen layers below some trainable ones (see unfreeze_top)")
+    if any(layer.trainable and layer.weights for layer in layers[:first]):
+        raise ValueError("split_frozen needs every layer below the first trainable one to be frozen")
+    lower = keras.Model(net.inputs, layers[first - 1].output, name="frozen_lower")
+    inputs = keras.Input(shape=tuple(layers[first - 1].output.shape[1:]), name="lower_features")
+    x = inputs
+    for layer in layers[first:]:
+        x = layer(x)
+    return lower, keras.Model(inputs, x, name="trainable_upper")
+
+
 def embed(net, mel: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Run the embedding network on log-mel spectrograms [clips, frames, 32] -> [clips, steps, 96]."""
     m = np.asarray(mel, dtype=np.float32)
@@ -704,6 +726,27 @@ def features(split: SpeechSplit, kind: str, net=None) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=2)
+def _frozen_lower(blocks: int):
+    net = embedding_network()
+    unfreeze_top(net, blocks)
+    return split_frozen(net)[0]
+
+
+def lower_features(split: SpeechSplit, blocks: int) -> np.ndarray:
+    """Cached outputs of the pretrained network's frozen lower part when its top ``blocks`` blocks are
+    unfrozen (:func:`split_frozen`): what fine-tuning the top blocks reads, computed once per clip."""
+    lower = _frozen_lower(blocks)
+    shape = (len(split),) + tuple(lower.compute_output_shape((None, n_frames(), MEL_BANDS, 1))[1:])
+    path = cache_dir() / "speech" / "features" / f"{split.key}-lower{blocks}.npy"
+    cached = load_cached_array(path, shape)
+    if cached is not None:
+        return cached
+    out = lower.predict(features(split, "logmel")[..., None], batch_size=64, verbose=0)
+    save_array_atomic(path, out.astype(np.float32))
+    return out
+
+
 # ----------------------------------------------------------------------------------------- the Keras models
 # @save: tlkit.speech.keyword_head, tlkit.speech.spectrogram_cnn
 def keyword_head(input_shape, n_words, units=64, dropout=0.3):
@@ -734,12 +777,28 @@ def spectrogram_cnn(input_shape, n_words, filters=(8, 16, 32)):
     return keras.Model(inputs, outputs, name="spectrogram_cnn")
 
 
-def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, seed: int) -> None:
-    """``steps`` optimiser steps over shuffled passes of (x, y), as one fixed-shape epoch (no retracing)."""
+STEPS_PER_EXECUTION = 50   # optimiser steps per call into TensorFlow (compile's steps_per_execution)
+
+
+def _batch_order(n: int, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """The example indices of ``steps`` batches: shuffled passes over ``n`` examples, drawn with ``seed``."""
     rng = np.random.default_rng(seed)
-    reps = -(-steps * batch_size // len(x))
-    order = np.concatenate([rng.permutation(len(x)) for _ in range(reps)])[: steps * batch_size]
-    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    reps = -(-steps * batch_size // n)
+    return np.concatenate([rng.permutation(n) for _ in range(reps)])[: steps * batch_size]
+
+
+def _fit_steps(model, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, seed: int) -> None:
+    """``steps`` optimiser steps over shuffled passes of (x, y), as one fixed-shape epoch (no retracing).
+
+    The batches are gathered from (x, y) by index inside a ``tf.data`` pipeline, so the ``steps * batch_size``
+    examples are never copied out as one large array (for log-mel clips: 9,600 x 157 x 32 floats for 300 steps);
+    the same batches in the same order as ``model.fit(x[order], y[order], shuffle=False)``."""
+    import tensorflow as tf
+
+    order = _batch_order(len(x), steps, batch_size, seed)
+    xs, ys = tf.constant(np.asarray(x)), tf.constant(np.asarray(y))
+    batches = tf.data.Dataset.from_tensor_slices(order.reshape(steps, batch_size).astype(np.int32))
+    model.fit(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ys, i))), epochs=1, shuffle=False, verbose=0)
 
 
 def _reset(model, fresh, optimizer_state: list[np.ndarray]) -> None:
@@ -789,7 +848,8 @@ def _build(method: str, input_shape: tuple[int, ...], n_words: int):
 
 class _Runner:
     """One compiled model per method; every run starts from fresh weights and a fresh optimiser state, with
-    its own learning rate (so the training step is traced once for a whole sweep)."""
+    its own learning rate (so the training step is traced once for a whole sweep). :func:`_runner` keeps one
+    per method and input shape for the process, so the selection and every run share its traced functions."""
 
     def __init__(self, method: str, input_shape: tuple[int, ...], n_words: int):
         import keras
@@ -797,26 +857,68 @@ class _Runner:
         self.method, self.shape, self.n_words = method, tuple(input_shape), n_words
         self.model = _build(method, self.shape, n_words)
         self.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                           metrics=["accuracy"])
+                           metrics=["accuracy"], steps_per_execution=STEPS_PER_EXECUTION)
         self.model.optimizer.build(self.model.trainable_variables)
         self.state = [np.array(v) for v in self.model.optimizer.variables]
+        self.fresh: dict[int, Any] = {}
+        # builds the loss and metric trackers (weights and optimiser untouched), so train_step can run below
+        self.model.test_on_batch(np.zeros((1,) + self.shape, np.float32), np.zeros((1,), np.int64))
+        self._steps = self._train_loop()
+
+    def _train_loop(self):
+        """Keras's own ``train_step`` (what ``fit`` runs per batch) on the batches ``x[order[i]]``, i = 0, 1, ...,
+        in one traced function: no ``fit`` call, data pipeline or callbacks per run."""
+        import tensorflow as tf
+
+        model = self.model
+
+        def steps(x, y, order):
+            for i in tf.range(tf.shape(order)[0]):
+                model.train_step((tf.gather(x, order[i]), tf.gather(y, order[i])))
+
+        return tf.function(steps, reduce_retracing=True)
 
     def reset(self, seed: int, learning_rate: float) -> None:
         import keras
 
         keras.utils.set_random_seed(seed)
-        _reset(self.model, _build(self.method, self.shape, self.n_words), self.state)
+        if seed not in self.fresh:     # the initial weights depend on the seed only: built once per seed, kept
+            self.fresh[seed] = _build(self.method, self.shape, self.n_words)   # (never trained, never called)
+        _reset(self.model, self.fresh[seed], self.state)
         self.model.optimizer.learning_rate.assign(learning_rate)
 
     def fit(self, x: np.ndarray, y: np.ndarray, steps: int, seed: int) -> None:
-        _fit_steps(self.model, x, y, steps, BATCH, seed)
+        """The batches of :func:`_fit_steps` (the same order), each one step of Keras's ``train_step``."""
+        import tensorflow as tf
+
+        order = _batch_order(len(x), steps, BATCH, seed)
+        self._steps(tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y, np.int64)),
+                    tf.constant(order.reshape(steps, BATCH).astype(np.int32)))
 
     def loss_accuracy(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        loss, acc = self.model.evaluate(x, y, batch_size=256, verbose=0)
+        if len(x) > 256:                                     # several batches: evaluate's weighted mean
+            loss, acc = self.model.evaluate(x, y, batch_size=256, verbose=0)
+        else:                                                # one batch: the same numbers, less overhead
+            loss, acc = self.model.test_on_batch(x, y)
         return float(loss), float(acc)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.argmax(self.model.predict(x, batch_size=256, verbose=0), axis=1)
+        """Predicted classes, in batches of 256 (as ``predict(batch_size=256)``)."""
+        return np.concatenate([np.argmax(self.model.predict_on_batch(x[i:i + 256]), axis=1)
+                               for i in range(0, len(x), 256)])
+
+
+_RUNNERS: dict[tuple[str, tuple[int, ...], int], _Runner] = {}
+
+
+def _runner(method: str, input_shape: tuple[int, ...], n_words: int) -> _Runner:
+    """The process's :class:`_Runner` for ``method`` on inputs of ``input_shape`` (built on first use). Sharing
+    it changes no result: :meth:`_Runner.reset` restores the initial weights, optimiser state, dropout stream
+    and learning rate of the run's own seed before every run."""
+    key = (method, tuple(int(d) for d in input_shape), int(n_words))
+    if key not in _RUNNERS:
+        _RUNNERS[key] = _Runner(method, key[1], key[2])
+    return _RUNNERS[key]
 
 
 def select_recipe(data: KeywordData, method: str, learning_rates: Sequence[float], step_grid: Sequence[int],
@@ -835,7 +937,7 @@ def select_recipe(data: KeywordData, method: str, learning_rates: Sequence[float
     if not grid or not learning_rates:
         raise ValueError(f"no candidate: step_grid {step_grid} (>= {min_steps}), learning_rates {learning_rates}")
     kind = FEATURE_OF[method]
-    runner = _Runner(method, features(data["train"], kind).shape[1:], len(data.words))
+    runner = _runner(method, features(data["train"], kind).shape[1:], len(data.words))
     idx = few_shot_indices(data["train"].labels, k, seed)
     x, y = features(data["train"], kind)[idx], data["train"].labels[idx]
     xv, yv = features(data["val"], kind), data["val"].labels
@@ -878,7 +980,7 @@ def few_shot_runs(tasks: Sequence[KeywordData], recipes: dict[str, Recipe], shot
         for data in tasks:
             f = {s: features(data[s], kind) for s in data.splits}
             tests = [s for s in TEST_SPLITS if s in data.splits]
-            runner = runner or _Runner(method, f["train"].shape[1:], len(data.words))
+            runner = _runner(method, f["train"].shape[1:], len(data.words))
             for k in shots[data.language]:
                 for seed in seeds:
                     idx = few_shot_indices(data["train"].labels, int(k), seed)
@@ -909,15 +1011,17 @@ def two_stage(data: KeywordData, k: int, seed: int, recipe: Recipe, b: Budget | 
     (``recipe``). Stage 2: the head on top of :func:`embedding_network` with its top ``b.sp_unfreeze_blocks``
     blocks unfrozen, at ``recipe.learning_rate / b.sp_lr_factor``, batch 16, one epoch at a time up to
     ``max(b.sp_finetune_epochs)``; the number of epochs (0 = keep stage 1) is chosen on ``data["val"]``
-    among ``(0,) + b.sp_finetune_epochs``. Returns both stages' accuracy on every test split and the chosen
-    epochs (the test splits are scored once, after the choice)."""
+    among ``(0,) + b.sp_finetune_epochs``. The frozen blocks below the unfrozen ones compute the same output
+    for a clip in every epoch, so they run once per clip (:func:`lower_features`, cached) and stage 2 trains
+    the unfrozen blocks and the head on those outputs (:func:`split_frozen`: the same function as the whole
+    network). Returns both stages' accuracy on every test split and the chosen epochs (the test splits are
+    scored once, after the choice)."""
     import keras
 
     b = b or budget()
     idx = few_shot_indices(data["train"].labels, k, seed)
     y = data["train"].labels[idx]
     emb = {s: features(data[s], "embedding") for s in data.splits}
-    mel = {s: features(data[s], "logmel")[..., None] for s in data.splits}
     keras.utils.set_random_seed(seed)
     head = keyword_head(emb["train"].shape[1:], len(data.words))
     head.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="sparse_categorical_crossentropy")
@@ -931,20 +1035,22 @@ def two_stage(data: KeywordData, k: int, seed: int, recipe: Recipe, b: Budget | 
     stage1 = {s: accuracy(head, emb[s], s) for s in tests}
     net = embedding_network()
     unfreeze_top(net, b.sp_unfreeze_blocks)
-    inputs = keras.Input(shape=(n_frames(), MEL_BANDS, 1))
-    model = keras.Model(inputs, head(net(inputs)))
+    _, upper = split_frozen(net)               # the frozen blocks below: their outputs, cached per clip
+    low = {s: lower_features(data[s], b.sp_unfreeze_blocks) for s in ["train", "val", *tests]}
+    inputs = keras.Input(shape=low["train"].shape[1:])
+    model = keras.Model(inputs, head(upper(inputs)))
     model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate / b.sp_lr_factor),
                   loss="sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
-    val = {0: accuracy(model, mel["val"], "val")}
+    val = {0: accuracy(model, low["val"], "val")}
     best = model.get_weights()
     for epoch in range(1, max(b.sp_finetune_epochs) + 1):
-        model.fit(mel["train"][idx], y, epochs=1, batch_size=16, verbose=0)
+        model.fit(low["train"][idx], y, epochs=1, batch_size=16, verbose=0)
         if epoch in b.sp_finetune_epochs:
-            val[epoch] = accuracy(model, mel["val"], "val")
+            val[epoch] = accuracy(model, low["val"], "val")
             if choose(val) == epoch:
                 best = model.get_weights()
     epochs = choose(val)
     model.set_weights(best)
-    return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": {s: accuracy(model, mel[s], s) for s in tests},
+    return {"stage 1 (frozen)": stage1, "stage 2 (top blocks fine-tuned)": {s: accuracy(model, low[s], s) for s in tests},
             "epochs": epochs, "val": val}
