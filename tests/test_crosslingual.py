@@ -277,22 +277,9 @@ def test_full_language_pair_fails_fast_offline(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- full: fine-tuning the encoder
-@pytest.fixture
-def eager_functions():
-    """TensorFlow functions run eagerly for one test (restored after): a handful of steps of a real transformer,
-    in batches trimmed to different lengths, cost less eagerly than tracing each new shape. Traced fine-tuning has
-    its own tests (tests/test_text.py)."""
-    import tensorflow as tf
-
-    before = tf.config.functions_run_eagerly()
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(before)
-
-
 def test_fine_tune_curve_rows_on_a_real_small_encoder(eager_functions):
     """MiniLM (real, offline) stands in for the full profile's multilingual BERT; tiny budget (eagerly: see
-    eager_functions)."""
+    conftest.eager_functions)."""
     from tlkit.textdata import TextSet
 
     def make(n, seed):
