@@ -31,7 +31,7 @@ step cost more than the steps. Measured 2026-12-07, each notebook alone, traced 
 02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s. In the text notebooks
 eager was slower (00 20 -> 22 s, 03 16 -> 20 s, 06 17 -> 22 s, 05 43 -> 137 s: many small steps; with another job
 running), so they trace; so do 03b (66 -> 80 s), 07 (54 -> 98 s) and 13 (41 -> 46 s), measured
-2026-12-07 each alone, traced -> eager, on a loaded machine. The same cells are traced in the quick profile by the test command, and tlkit's own
+2026-12-07, traced then eager back to back, beside other jobs (loaded machine). The same cells are traced in the quick profile by the test command, and tlkit's own
 full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces everywhere, as Colab does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
 plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
 and time budgets.
