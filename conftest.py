@@ -48,6 +48,22 @@ def tmp_cache(tmp_path, monkeypatch):
     return d
 
 
+@pytest.fixture
+def eager_functions():
+    """TensorFlow functions run eagerly for one test (restored afterwards). For tests that build many small models
+    (or a real transformer) and train each for a few steps: tracing every model's step costs more than the steps.
+    Only for tests whose subject is not the traced graph; the same code runs traced in the notebooks (nbval) and in
+    the other tests."""
+    import tensorflow as tf
+
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
 class NotebookClaimsFailed(AssertionError):
     """A notebook ran, but did not make exactly its registered claims, all held and finite."""
 

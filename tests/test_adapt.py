@@ -364,9 +364,10 @@ def test_best_on_validation_reads_validation_accuracy_only():
     assert adapt.best_on_validation([sel, other]) == "AdaBN"                          # mean over seeds: 0.75
 
 
-def test_choices_never_see_the_target_test_labels(monkeypatch):
+def test_choices_never_see_the_target_test_labels(monkeypatch, eager_functions):
     """Permuting the target test labels changes nothing that was chosen; the test split never reaches the
-    selecting function (only compare_methods reads it, after the choice)."""
+    selecting function (only compare_methods reads it, after the choice). Eagerly (conftest.eager_functions):
+    many tiny models, a few steps each; compare_methods runs traced in the test above."""
     import inspect
 
     assert not [p for p in inspect.signature(adapt.select_methods).parameters if "test" in p]

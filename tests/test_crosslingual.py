@@ -277,8 +277,9 @@ def test_full_language_pair_fails_fast_offline(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- full: fine-tuning the encoder
-def test_fine_tune_curve_rows_on_a_real_small_encoder():
-    """MiniLM (real, offline) stands in for the full profile's multilingual BERT; tiny budget."""
+def test_fine_tune_curve_rows_on_a_real_small_encoder(eager_functions):
+    """MiniLM (real, offline) stands in for the full profile's multilingual BERT; tiny budget (eagerly: see
+    conftest.eager_functions)."""
     from tlkit.textdata import TextSet
 
     def make(n, seed):

@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent("""
             model = train.feature_head(16, 3, dropout=0.0)     # the course's head on features
             model.get_layer("normalize").adapt(x)
             train.compile_classifier(model, 5e-2)
-        model.fit(x, y, batch_size=64, epochs=15, shuffle=False, verbose=0)
+        model.fit(x, y, batch_size=64, epochs=5, shuffle=False, verbose=0)   # 20 steps: accuracy 0.89
         return model
 
     two = distribute.distribution_strategy(["/cpu:0", "/cpu:1"])

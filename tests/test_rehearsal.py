@@ -48,6 +48,9 @@ def test_rehearsal_budget_keeps_full_models_and_sizes_but_is_tiny(tmp_path, monk
         assert getattr(small, name) == getattr(full, name), name
     assert small.fe_train_pool < full.fe_train_pool and small.txt_train_per_class < full.txt_train_per_class
     assert small.txt_seeds == (0,) and small.txt_epochs == 1 and small.ft_head_epochs == 1
+    # cut grids still make a choice / cover a non-English language
+    assert len(small.ts_student_lr_grid) >= 2 and small.sp_languages[0] == "en" and len(small.sp_languages) >= 2
+    assert small.ft_probe_train >= 10                         # one image per Imagenette class at least
     assert budget("quick") == budget("quick")          # quick is untouched
     monkeypatch.delenv(sources.ENV)
     assert budget("full") == full

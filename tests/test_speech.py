@@ -171,7 +171,8 @@ def test_choose_ties_and_errors():
         speech.choose({"a": float("nan")})
 
 
-def test_select_recipe_never_reads_the_test_splits(tmp_cache, monkeypatch):
+def test_select_recipe_never_reads_the_test_splits(tmp_cache, monkeypatch, eager_functions):
+    # eagerly (conftest.eager_functions): many tiny heads, a few steps each; the notebook traces them
     data = _tiny_data()
     read = []
     original = speech.KeywordData.__getitem__
@@ -197,7 +198,8 @@ def test_select_recipe_never_reads_the_test_splits(tmp_cache, monkeypatch):
         speech.select_recipe(data, "svm", **args)
 
 
-def test_two_stage_epochs_chosen_on_validation(tmp_cache):
+def test_two_stage_epochs_chosen_on_validation(tmp_cache, eager_functions):
+    # eagerly (conftest.eager_functions): a few steps per model; the notebook traces them
     b = replace(budget("quick"), sp_finetune_epochs=(1,))
     data = _tiny_data()
     recipe = speech.Recipe(speech.METHODS[0], 1e-3, 2)

@@ -30,7 +30,8 @@ a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few example
 step cost more than the steps. Measured 2026-12-07, each notebook alone, traced -> eager: 01 60 -> 44 s,
 02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s. In the text notebooks
 eager was slower (00 20 -> 22 s, 03 16 -> 20 s, 06 17 -> 22 s, 05 43 -> 137 s: many small steps; with another job
-running), so they trace. The same cells are traced in the quick profile by the test command, and tlkit's own
+running), so they trace; so do 03b (66 -> 80 s), 07 (54 -> 98 s) and 13 (41 -> 46 s), measured
+2026-12-07, traced then eager back to back, beside other jobs (loaded machine). The same cells are traced in the quick profile by the test command, and tlkit's own
 full-profile layers have traced unit tests; ``python -m tlkit rehearse --traced`` traces everywhere, as Colab does. A rehearsal proves that the full code paths run end to end (shapes, loaders, formats, model
 plumbing, op determinism on, memory at tiny sizes); it proves nothing about accuracy, speed or the full-size memory
 and time budgets.
@@ -82,14 +83,16 @@ def active() -> Path | None:
 # ----------------------------------------------------------------------------------------------- budget
 def budget_overrides(full) -> dict[str, Any]:
     """The fields of the full budget a rehearsal changes: tiny sizes (few examples, one epoch, one seed, few
-    steps); same models, image sizes and sequence lengths."""
+    steps); same models, image sizes and sequence lengths. Grids that only repeat a code path are cut short but
+    keep a choice (two learning rates for the students of 07) or a second case (English and one other language
+    in 10: the other languages run the same code)."""
     return dict(
         fe_train_pool=TFDS_EXAMPLES, fe_test_size=TFDS_EXAMPLES, fe_labels_per_class=(1, 2), fe_seeds=(0,),
         fe_head_steps=2, fe_scratch_steps=2, fe_timing_images=4, fe_timing_batch=4, fe_timing_epochs=2,
         batch_size=8, fe_head_epochs=1, fe_twin_k=2, fe_twin_steps=1, fe_twin_seeds=(0,),
         fe_scratch_lrs=(1e-3,), fe_twin_lrs=(1e-3,), fe_plateau_min_steps=1, fe_plateau_patience=1,
         ft_train_images=8, ft_head_epochs=1, ft_finetune_epochs=1, ft_naive_epochs=1, ft_sweep_blocks=(1,),
-        ft_probe_train=12, ft_probe_test=8, ft_sweep_epochs=1, ft_timing_rounds=1,
+        ft_probe_train=10, ft_probe_test=4, ft_sweep_epochs=1, ft_timing_rounds=1,
         txt_batch_size=8, txt_epochs=1, txt_scratch_epochs=1, txt_seeds=(0,), txt_train_per_class=20,
         txt_val_per_class=2, txt_test_per_class=4, txt_embed_batch=16, txt_timing_rounds=1, txt_timing_steps=1,
         txt_lora_trained_ranks=(full.txt_lora_rank,),
@@ -98,7 +101,8 @@ def budget_overrides(full) -> dict[str, Any]:
         xl_parallel_pairs=24,
         da_steps=2, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
         zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
-        sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
+        ts_student_lr_grid=(full.ts_student_lr_grid[0], full.ts_student_lr_grid[-1]),
+        sp_languages=full.sp_languages[:2], sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_val_per_word=1, sp_lang_train_per_word=5, sp_learning_rates=(1e-3, 1e-2), sp_step_grid=(2, 4),
         sp_page_epochs=1, sp_finetune_epochs=(1,),
         own_example_per_class=4, own_example_texts=20, own_epochs=1, own_finetune_epochs=1, own_text_epochs=2, own_tfidf_cs=(1.0,),
