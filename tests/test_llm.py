@@ -98,7 +98,13 @@ def test_next_token_sanity(causal_lm, prompt, token):
     assert tok.detokenize([top]) == token
 
 
-def test_chat_generation_stops_at_the_end_of_the_turn(causal_lm):
+def test_chat_generation_stops_at_the_end_of_the_turn():
+    # a freshly loaded model: after direct calls of the model on inputs of several lengths (as the tests above do),
+    # keras-hub 0.32's generate() answered this prompt wrongly and differently on each call (seen 2026-12-07,
+    # not yet explained; see scripts/wip11/STATUS.md on branch nb11)
+    import keras_hub
+
+    causal_lm = keras_hub.models.QwenCausalLM.from_preset(llm.preset())
     prompt = llm.chat_prompt("What is the capital of France? Answer with one word.")
     out = causal_lm.generate(prompt, max_length=40, stop_token_ids=llm.stop_token_ids(causal_lm))
     answer = llm.answer_of(out, prompt)
