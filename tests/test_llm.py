@@ -178,3 +178,12 @@ def test_a_changed_preset_file_is_found_and_rebuilt(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="rebuild"):         # a broken cache is rebuilt, never used
         llm.convert(log=lambda m: None)
     assert built == [1]
+
+
+def test_answer_scores_ranks_the_right_answer_and_checks_its_input(causal_lm):
+    prompts = ["The capital of France is", "The opposite of hot is"]
+    scores = llm.answer_scores(causal_lm, prompts, [" Paris", " cold"])
+    assert scores.shape == (2, 2) and np.all(scores <= 0)
+    assert scores[0].argmax() == 0 and scores[1].argmax() == 1
+    with pytest.raises(ValueError, match="different tokens"):
+        llm.answer_scores(causal_lm, prompts, [" Paris", " Paris is"])
