@@ -11,6 +11,9 @@ with a Kaggle preset::
 
     causal_lm = keras_hub.models.QwenCausalLM.from_preset(tlkit.llm.preset())
 
+Pitfall: keras-hub's ``QwenCausalLM`` samples with top-k by default, so ``generate`` answers differently per call
+(and a 135M model is then sometimes wrong); ``causal_lm.compile(sampler="greedy")`` makes it deterministic.
+
 Pitfall (measured here): llama.cpp stores the query and key projections with their rows permuted for its own rotary
 layout; :func:`unpermute` undoes it, or every answer is fluent nonsense.
 """
