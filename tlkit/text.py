@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -584,12 +585,35 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
             "frozen": counts["frozen"], "backbone": summary}
 
 
+_PREDICT_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its traced inference call
+
+
+def _inference_fn(model):
+    """``model(batch, training=False)`` as one ``tf.function`` per model, traced once for every batch shape.
+
+    ``model.predict`` traces its step on the first batch's shape, again with relaxed dimensions on the next shape and
+    once more for a short last batch: three traces of a whole BERT per model (about 2 CPU s on a CPU), where one
+    with ``(None, None)`` token arrays serves every trimmed batch. Same layers, same inference mode: the same
+    probabilities (float rounding aside)."""
+    n_weights = len(model.weights)                    # weights added since (e.g. enable_lora): trace again
+    fn, n = _PREDICT_FNS.get(model, (None, None))
+    if fn is None or n != n_weights:
+        import tensorflow as tf
+
+        ref = weakref.ref(model)                        # the cache must not keep the model alive
+        spec = {k: tf.TensorSpec((None, None), tf.bool if k == "padding_mask" else tf.int32) for k in TOKEN_KEYS}
+        fn = tf.function(lambda xb: ref()(xb, training=False), input_signature=[spec])
+        _PREDICT_FNS[model] = (fn, n_weights)
+    return fn
+
+
 def predict_proba(model, x: dict, batch_size: int = 64) -> np.ndarray:
     """Class probabilities of a text classifier on tokenized inputs (batches trimmed to their longest text)."""
     lengths = np.asarray(x["padding_mask"]).sum(axis=1)
     order = np.argsort(lengths, kind="stable")          # similar lengths together: little padding
     xs = {k: np.asarray(x[k])[order] for k in TOKEN_KEYS}
-    probs = model.predict(trimmed_dataset(xs, None, batch_size, shuffle=False), verbose=0)
+    fn = _inference_fn(model)
+    probs = np.concatenate([np.asarray(fn(xb)) for (xb,) in trimmed_dataset(xs, None, batch_size, shuffle=False)])
     out = np.empty_like(probs)
     out[order] = probs
     return out
