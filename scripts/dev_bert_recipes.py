@@ -5,11 +5,14 @@ Phase A - recipes chosen on the VALIDATION split (120 reviews) on the notebooks'
   * full fine-tuning: peak learning rate of ``bert_optimizer`` (2 epochs: the notebooks' CI budget);
   * from scratch (03's baseline): peak learning rate x epochs;
   * LoRA rank 8 (03b): optimiser and learning rate.
-Phase B - thresholds: the chosen recipes trained on development seeds other than the notebooks' (1, 2);
+Phase B - thresholds: the chosen recipes trained on development seeds other than the notebooks' (1, 2, 3);
 validation and test accuracies recorded, from which profile.py's thresholds are fixed before the final runs.
+``--recipes-from-profile --select`` runs phase B alone with the recipes profile.py holds (2026-12-07: the
+thresholds re-derived under one thread, ``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1``,
+as in the test command, ``--out runs/dev_bert/onethread.jsonl``).
 
 Every finished run is appended to ``runs/dev_bert/results.jsonl`` and skipped when the script runs again.
-Run from the repository root:  ``PYTHONPATH=$PWD nice -n 5 python scripts/dev_bert_recipes.py [--seeds 1 2]``
+Run from the repository root:  ``PYTHONPATH=$PWD nice -n 5 python scripts/dev_bert_recipes.py [--seeds 1 2 3]``
 """
 from __future__ import annotations
 
@@ -28,8 +31,11 @@ LORA_CANDIDATES = (("adam", 2e-3), ("adamw_warmup", 5e-3))           # constant 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3])
     ap.add_argument("--select", nargs="*", default=["ft", "lora", "scratch"], help="selections to run first")
+    ap.add_argument("--out", default=str(OUT), help="results file (one JSON line per run)")
+    ap.add_argument("--recipes-from-profile", action="store_true",
+                    help="phase B with the profile's recipes, without re-running the selections (pass --select alone)")
     ap.add_argument("--kinds", nargs="*", default=["ft", "scratch", "half", "lora"], help="phase B models")
     args = ap.parse_args()
 
@@ -47,10 +53,11 @@ def main() -> None:
     x_te, y_te = enc0.tokenize(task.test.texts), task.test.labels
     bs, ncls = B.txt_batch_size, task.num_classes
     steps_per_epoch = int(np.ceil(len(y_tr) / bs))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     done = {}
-    if OUT.exists():
-        for line in OUT.read_text().splitlines():
+    if out.exists():
+        for line in out.read_text().splitlines():
             r = json.loads(line)
             done[r["key"]] = r
 
@@ -85,7 +92,7 @@ def main() -> None:
             row["test"] = text.evaluate(model, x_te, y_te)
         row.update(wall_s=round(time.time() - t0, 1), cpu_s=round(time.process_time() - c0, 1),
                    date=time.strftime("%Y-%m-%d %H:%M"))
-        with OUT.open("a") as f:
+        with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
         done[key] = row
         print(json.dumps(row), flush=True)
@@ -106,6 +113,9 @@ def main() -> None:
                                   lambda c: train("scratch", 0, c[0], c[1])),
     }
     chosen = {}
+    if args.recipes_from_profile:   # phase B only: the recipes the profile holds (chosen earlier, TXT_DEV_SELECTION)
+        chosen = {"ft": B.txt_learning_rate, "lora": ("adam", B.txt_lora_learning_rate),
+                  "scratch": (B.txt_scratch_learning_rate, B.txt_scratch_epochs)}
     for name in args.select:
         chosen[name] = selections[name]()
     for seed in args.seeds:

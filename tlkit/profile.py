@@ -155,7 +155,11 @@ class Budget:
     ft_knowledge_min: float = 0.95         # floor: source knowledge two-stage fine-tuning keeps (quick: share of
                                            # unchanged ImageNet top-1 answers; full: Imagenette probe accuracy)
     txt_encoder: str = "minilm"            # text_encoder() default: real all-MiniLM-L6-v2 (quick)
-    txt_seq_len: int = 64                  # tokens per text (reviews: median 19 words, max 72)
+    # tokens per text. Course reviews (English, MiniLM WordPiece, [CLS]/[SEP] included), training split: median 25
+    # tokens, max 91; two groups - 63% under 32 tokens, 30% at 56-91 - so 64 cuts 21% of them (48 would cut 32%, 96
+    # none). Batches are trimmed to their longest review, so a shorter cut saves only on the long group: 48 would
+    # save 14% of the token positions per epoch, 32 would save 31% while cutting 37% of the reviews (2026-12-07).
+    txt_seq_len: int = 64
     txt_batch_size: int = 16
     txt_epochs: int = 2                    # fine-tuning epochs at a small learning rate
     # Recipes of 03/03b, chosen on the VALIDATION split (120 reviews) by tlkit.text.select_on_validation in the
@@ -184,14 +188,19 @@ class Budget:
     # LoRA adapters start at zero: constant Adam at a 10x larger rate than fine-tuning, chosen on validation over
     # AdamW with warmup at 5e-3 (TXT_DEV_SELECTION)
     txt_lora_learning_rate: float = 2e-3
-    # Thresholds of the 03/03b claims, fixed on 2026-12-07 BEFORE the final notebook runs, from development runs on
-    # seeds 1 and 2 (not the notebooks' seed 0) of the same recipes; rule: the worst development value, moved
-    # 3 points (7 test reviews) against the claim, rounded outward to a whole point. Values: TXT_DEV_THRESHOLDS.
-    txt_accuracy_floor: float = 0.60        # fine-tuned / half-frozen / LoRA test accuracy (chance 0.33; dev >= 0.74)
-    txt_scratch_margin_min: float = 4.0     # 03: fine-tuned minus from scratch, points (dev +7.9 / +18.8)
-    txt_strongest_margin_min: float = -1.0  # 03: fine-tuned minus the strongest baseline (validation-chosen), points
-    txt_half_cost_max: float = 5.0          # 03b: full minus half-frozen accuracy, points
-    txt_lora_gap_min: float = -9.0          # 03b: LoRA minus full accuracy, points
+    # Thresholds of the 03/03b claims (quick), re-derived on 2026-12-07 BEFORE the final notebook runs, from
+    # development runs on seeds 1, 2 and 3 (not the notebooks' seed 0) of the same recipes and budget, under the test
+    # command's conditions (one TensorFlow/BLAS thread; `scripts/dev_bert_recipes.py --recipes-from-profile --select
+    # --seeds 1 2 3`). The earlier values (floor 0.60, 4, -1, 5, -9 points) came from seeds 1 and 2 run with the
+    # default thread pools; under one thread seed 1 measured half-frozen cost +8.3 and LoRA -10.4 points, beyond
+    # them. Rule (unchanged): the worst development value, moved 3 points (7 test reviews) against the claim,
+    # rounded outward to a whole point. Per-seed values (seeds 1 / 2 / 3): TXT_DEV_THRESHOLDS.
+    txt_accuracy_floor: float = 0.69       # fine-tuned / half-frozen / LoRA test accuracy (chance 0.33; dev min 0.725)
+    txt_scratch_margin_min: float = 9.0     # 03: fine-tuned minus from scratch, points (dev +12.9 / +17.5 / +17.1)
+    txt_strongest_margin_min: float = 3.0   # 03: fine-tuned minus the strongest baseline (validation-chosen: TF-IDF
+                                            # on every dev seed), points (dev +7.9 / +7.1 / +6.2)
+    txt_half_cost_max: float = 12.0         # 03b: full minus half-frozen accuracy, points (dev +8.3 / +2.9 / +2.5)
+    txt_lora_gap_min: float = -15.0         # 03b: LoRA minus full accuracy, points (dev -10.4 / -2.5 / -11.7)
     txt_lora_share_max: float = 5.0         # 03b: LoRA's trainable share of the encoder, % (from the formula)
     da_source_test: int = 1000                  # quick: MNIST test images held out from the source pool
     da_filters: tuple[int, ...] = (16, 32, 64)  # quick: the small BatchNorm CNN feature extractor
@@ -722,6 +731,9 @@ _BUDGETS["full"] = replace(
 # Full-profile thresholds of 03/03b: NOT MEASURED (no GPU here); chance is 0.33, the floor is conservative, and
 # against TF-IDF on real Yelp reviews fine-tuning bert_small is allowed to trail by up to 5 points.
 _BUDGETS["full"] = replace(_BUDGETS["full"], txt_accuracy_floor=0.50, txt_strongest_margin_min=-5.0)
+# ... and the other three keep the values they had before the quick ones were re-derived on development seeds
+# (2026-12-07): the quick measurements say nothing about bert_small on Yelp.
+_BUDGETS["full"] = replace(_BUDGETS["full"], txt_scratch_margin_min=4.0, txt_half_cost_max=5.0, txt_lora_gap_min=-9.0)
 # 03/03b: the development selections behind the quick profile's recipes (scripts/dev_bert_recipes.py, 2026-12-07,
 # all-MiniLM-L6-v2 on the course reviews, seed 0): candidates in order (a tie goes to the earlier one), the
 # validation accuracy of each (120 reviews; the test split was not read for them) and the one chosen. The full
@@ -748,15 +760,19 @@ REC_DEV_SELECTION: dict[str, dict[str, float]] = {
             "32, 0.05": 0.1104},
 }
 TXT_DEV_THRESHOLDS = """\
-quick profile, development seeds 1 and 2 (test split of those runs; the notebooks run seed 0), same recipes as now
-(fine-tuning AdamW + warmup 2e-4, LoRA rank 8 constant Adam 2e-3, 2 epochs; runs recorded in the README of main at
-commit 5c6bd29, 2026-12-07). Rule: worst development value, 3 points against the claim, rounded outward.
-- 03b half frozen minus full: -1.7 / +3.3 points -> cost <= 1.7 + 3 -> 5 points
-- 03b LoRA minus full: -5.9 / +0.9 points -> >= -5.9 - 3 -> -9 points
-- 03 fine-tuned minus from scratch (scratch: its validation-chosen recipe, AdamW + warmup 1e-3, 3 epochs; test
-  0.729 / 0.675, training accuracy 0.952 / 0.938): +7.9 / +18.8 points -> >= 7.9 - 3 -> 4 points
-- accuracy floor 0.60 for every trained BERT (chance 0.33): fine-tuned 0.808 / 0.863, the others within the
-  differences above (>= 0.74); 0.60 is far below all of them and far above chance
+quick profile, development seeds 1, 2 and 3 (test split of those runs; the notebooks run seed 0), same recipes and
+budget as now (fine-tuning AdamW + warmup 2e-4, LoRA rank 8 constant Adam 2e-3, 2 epochs; from scratch AdamW + warmup
+1e-3, 3 epochs), one TensorFlow/BLAS thread as in the test command (scripts/dev_bert_recipes.py, 2026-12-07).
+Rule: the worst development value, 3 points against the claim, rounded outward to a whole point.
+Test accuracy, seeds 1 / 2 / 3: fine-tuned 0.858 / 0.850 / 0.842; lower half frozen 0.775 / 0.821 / 0.817; LoRA rank 8
+0.754 / 0.825 / 0.725; from scratch 0.729 / 0.675 / 0.671 (its training accuracy 0.952 / 0.938 / 0.947); TF-IDF 0.779
+(no seed), the strongest baseline on validation on every seed (validation 0.750; from scratch 0.600 / 0.650 / 0.617).
+- 03b half frozen costs +8.3 / +2.9 / +2.5 points -> cost <= 8.3 + 3 -> 12 points
+- 03b LoRA minus full: -10.4 / -2.5 / -11.7 points -> >= -11.7 - 3 -> -15 points
+- 03 fine-tuned minus from scratch: +12.9 / +17.5 / +17.1 points -> >= 12.9 - 3 -> 9 points
+- 03 fine-tuned minus the strongest baseline (TF-IDF): +7.9 / +7.1 / +6.2 points -> >= 6.2 - 3 -> 3 points
+- accuracy floor for every trained BERT: lowest of the nine 0.725 (LoRA, seed 3) -> 0.725 - 0.03 -> 0.69 (chance
+  0.33): the LoRA and freezing margins above are wide, the floor keeps them from passing a broken training
 - 03b LoRA share of the encoder: <= 5% from the formula 2L(d*h*r + r*d/h + d)/N (MiniLM: 1.00 / 1.98 / 3.94% at
   ranks 4 / 8 / 16; bert_small: 0.93% at rank 8), not from a measurement; the exact count is asserted as well
 - 03b speed-ups per epoch >= 1.2x (lower half frozen, LoRA rank 8): a fixed floor, kept when the quick timing went
