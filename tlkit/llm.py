@@ -227,6 +227,29 @@ def preset(log: Callable[[str], None] = print) -> str:
     return str(preset_dir())
 
 
+def model_preset(profile: str | None = None, log: Callable[[str], None] = print) -> str:
+    """What to pass to ``keras_hub.models.QwenCausalLM.from_preset`` in this profile (budget ``llm_preset``): the
+    converted local preset in ``quick``; in ``full`` the keras-hub preset name (Kaggle), after checking that it
+    is cached or that Kaggle is reachable (a clear error within seconds otherwise)."""
+    from . import net
+    from .profile import budget, get_profile
+    from .sources import source
+
+    name = budget(profile or get_profile()).llm_preset
+    if name == MODEL_NAME:
+        return preset(log=log)
+    src = source(name)
+    if src.host and not _kaggle_cached(src.preset):
+        net.require_online(src.host, src.what)
+    return src.preset
+
+
+def _kaggle_cached(preset_name: str) -> bool:
+    from .text import _kaggle_cached as cached
+
+    return cached(preset_name)
+
+
 # --------------------------------------------------------------------------- prompts
 def chat_prompt(user: str, system: str | None = None) -> str:
     """One user turn in the ChatML format SmolLM2-Instruct and Qwen2.5-Instruct were trained on, ending where the

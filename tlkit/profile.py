@@ -392,6 +392,20 @@ class Budget:
     st_stylizer_seeds: tuple[int, ...] = (0, 1, 2)
     st_eval_photos: int = 24               # held-out test photos the stylizer is measured on
     st_train_photos: int = 0               # training photos of the stylizer (0 = all)
+    # --- notebook 11: a small instruction-tuned language model adapted to one answer format with LoRA (tlkit.llm)
+    llm_preset: str = "smollm2_instruct_135m"  # quick: tlkit.llm's converted preset; full: a keras-hub preset name
+    llm_train_per_class: int = 20          # training reviews per class: LoRA and both baselines learn from these
+    llm_val_per_class: int = 15            # validation reviews per class: choose the prompt (0-shot or few-shot)
+    llm_test_per_class: int = 30           # test reviews per class: read once, to report
+    llm_split_seed: int = 0                # which reviews are drawn (development runs used 100, 101, 102)
+    llm_seeds: tuple[int, ...] = (0,)      # LoRA initialisation and batch order (quick: one run; full: three)
+    llm_rank: int = 4                      # LoRA rank (keras.io's Gemma LoRA recipe uses 4)
+    llm_learning_rate: float = 1e-3        # Adam; development validation: see LLM_DEV below
+    llm_epochs: int = 2                    # development validation: see LLM_DEV below
+    llm_batch_size: int = 8
+    llm_generic_texts: int = 12            # course e-mail bodies: ordinary text the adapter never saw
+    llm_lora_floor: float = 0.45           # LoRA test accuracy floor (chance 0.33); set from development, see LLM_DEV
+    llm_lora_gain_min: float = 5.0         # LoRA minus the prompted base model, test accuracy points; see LLM_DEV
     # Claims of notebook 12 (quick), fixed 2026-12-07 BEFORE the final run from a development run on other held-out
     # photos (the notebook's EVAL indices + 2) and stylizer seeds 3, 4, 5, with this budget (60 pixel steps, 40
     # stylizer steps). Measure: style distance under the pretrained network's layers that no loss uses, result /
@@ -722,6 +736,11 @@ _BUDGETS["full"] = replace(
 # Full-profile thresholds of 03/03b: NOT MEASURED (no GPU here); chance is 0.33, the floor is conservative, and
 # against TF-IDF on real Yelp reviews fine-tuning bert_small is allowed to trail by up to 5 points.
 _BUDGETS["full"] = replace(_BUDGETS["full"], txt_accuracy_floor=0.50, txt_strongest_margin_min=-5.0)
+# 11: Qwen2.5-0.5B-Instruct (keras-hub, same QwenCausalLM class as the quick profile's SmolLM2) on Yelp reviews,
+# three LoRA seeds. Thresholds NOT MEASURED (no GPU here): chance is 0.33; the floor and gain are conservative.
+_BUDGETS["full"] = replace(_BUDGETS["full"], llm_preset="qwen2.5_instruct_0.5b_en", llm_train_per_class=200,
+                           llm_val_per_class=100, llm_test_per_class=300, llm_seeds=(0, 1, 2), llm_batch_size=16,
+                           llm_lora_floor=0.50, llm_lora_gain_min=0.0)
 # 03/03b: the development selections behind the quick profile's recipes (scripts/dev_bert_recipes.py, 2026-12-07,
 # all-MiniLM-L6-v2 on the course reviews, seed 0): candidates in order (a tie goes to the earlier one), the
 # validation accuracy of each (120 reviews; the test split was not read for them) and the one chosen. The full

@@ -109,6 +109,8 @@ def budget_overrides(full) -> dict[str, Any]:
         rec_seeds=(0,), rec_epochs=1, rec_fold_epochs=1, rec_ks=(0, 2), rec_batch_size=256, rec_fold_batch_size=64,
         st_opt_photos=1, st_opt_steps=1, st_grid_steps=1, st_grid_paintings=(), st_stylizer_steps=1,
         st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=1, st_train_photos=2,
+        llm_train_per_class=2, llm_val_per_class=1, llm_test_per_class=2, llm_seeds=(0,), llm_epochs=1,
+        llm_generic_texts=2,
         extra={**full.extra, "rehearsal": True})
 
 
@@ -327,6 +329,10 @@ def bert_standin_preset(models: Path, name: str) -> Path:
     return out
 
 
+#: keras-hub causal-LM presets of the full profile; the rehearsal serves the quick profile's converted model
+LLM_PRESETS = ("qwen2.5_instruct_0.5b_en",)
+
+
 def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
     """Build (once; locked, so concurrent rehearsals share the work) every stand-in model under ``models``;
     the sources-table fields that point at them."""
@@ -346,8 +352,14 @@ def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
             "vgg19_notop": {"weights": str(vgg19_standin_weights(models)), "host": "", "label": stand},
             "hub_mobilenet_v2": {"handle": str(hub_standin_feature_vector(models)), "host": "",
                                  "label": f"MobileNetV2 feature vector (TF Hub format), {stand}"}}
+        from .llm import MODEL_NAME, preset as llm_preset
+
         for name, src in _sources.DEFAULT_SOURCES.items():
-            if src.kind == "keras_hub":
+            if name in LLM_PRESETS:          # real weights: the converted SmolLM2 stands in for a larger causal LM
+                table[name] = {"preset": llm_preset(log=lambda m: None), "host": "",
+                               "label": f"STAND-IN for keras-hub preset {name}: {MODEL_NAME} (the quick profile's "
+                                        f"real pretrained model, smaller; rehearsal)"}
+            elif src.kind == "keras_hub":
                 table[name] = {"preset": str(bert_standin_preset(models, name)), "host": "",
                                "label": f"STAND-IN for keras-hub preset {name} (scaled down, random weights, "
                                         f"not pretrained; rehearsal)"}
