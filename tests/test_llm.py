@@ -238,11 +238,26 @@ def test_batch_dataset_keeps_or_reshuffles_the_batch_order():
         llm.batch_dataset([])
 
 
-def test_lower_then_upper_model_equals_the_whole_model_and_trains_only_the_upper_adapters():
-    import keras
-    import keras_hub
+def test_model_preset_is_the_local_preset_in_quick_and_a_clear_error_offline_in_full(monkeypatch):
+    import time
 
-    lm = keras_hub.models.QwenCausalLM.from_preset(llm.preset())
+    from tlkit import net
+
+    assert llm.model_preset("quick", log=lambda m: None) == llm.preset(log=lambda m: None)
+    monkeypatch.setattr(llm, "_kaggle_cached", lambda name: False)
+    monkeypatch.setattr(net, "can_reach", lambda host, port=443: False)
+    t = time.time()
+    with pytest.raises(net.OfflineError, match="qwen2.5_instruct_0.5b_en|Kaggle|kaggle"):
+        llm.model_preset("full")
+    assert time.time() - t < 5
+
+
+# LAST in this file: it enables LoRA on the module's shared model (tests run in file order; loading a second copy
+# and tracing it again cost ~20 s)
+def test_lower_then_upper_model_equals_the_whole_model_and_trains_only_the_upper_adapters(causal_lm):
+    import keras
+
+    lm = causal_lm
     backbone, tok = lm.backbone, lm.preprocessor.tokenizer
     prompts = ["The capital of France is", "The opposite of hot is"]      # same length: the batch keeps the order
     answers = [" Paris", " cold"]

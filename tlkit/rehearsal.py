@@ -65,7 +65,7 @@ _LOWERCASE = {"bert_base_multi": False}
 #: "1" in the kernel of a notebook that runs eagerly (set per notebook by tlkit.runner from EAGER_LIST)
 EAGER = "TLKIT_REHEARSAL_EAGER"
 #: the notebooks whose rehearsal kernels run TensorFlow functions eagerly (see the module docstring)
-EAGER_NOTEBOOKS = ("01", "02", "04", "08", "10", "12", "14")
+EAGER_NOTEBOOKS = ("01", "02", "04", "08", "10", "11", "12", "14")
 EAGER_LIST = "TLKIT_REHEARSAL_EAGER_NOTEBOOKS"
 #: bump when the stand-in models change (a models folder of another version is rebuilt)
 MODELS_VERSION = 1
@@ -109,7 +109,7 @@ def budget_overrides(full) -> dict[str, Any]:
         rec_seeds=(0,), rec_epochs=1, rec_fold_epochs=1, rec_ks=(0, 2), rec_batch_size=256, rec_fold_batch_size=64,
         st_opt_photos=1, st_opt_steps=1, st_grid_steps=1, st_grid_paintings=(), st_stylizer_steps=1,
         st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=1, st_train_photos=2,
-        llm_train_per_class=2, llm_val_per_class=1, llm_test_per_class=2, llm_seeds=(0,), llm_epochs=1,
+        llm_train_per_class=2, llm_val_per_class=1, llm_test_per_class=2, llm_seeds=(0,), llm_epochs=1, llm_lora_layers=1,
         llm_generic_texts=2,
         extra={**full.extra, "rehearsal": True})
 
