@@ -28,7 +28,8 @@ fails the rehearsal.
 In the notebooks of :data:`EAGER_NOTEBOOKS` (full-size image and speech networks) TensorFlow functions run eagerly in
 a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few examples per ``fit``, tracing a training
 step cost more than the steps. Measured 2026-12-07, each notebook alone, traced -> eager: 01 60 -> 44 s,
-02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s. In the text notebooks
+02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s; 11 (the real 135M-parameter
+language model: every first call traces 30 decoder layers) 120 -> 66 s, the traced run with one more exercise cell. In the text notebooks
 eager was slower (00 20 -> 22 s, 03 16 -> 20 s, 06 17 -> 22 s, 05 43 -> 137 s: many small steps; with another job
 running), so they trace; so do 03b (66 -> 80 s), 07 (54 -> 98 s) and 13 (41 -> 46 s), measured
 2026-12-07, traced then eager back to back, beside other jobs (loaded machine). The same cells are traced in the quick profile by the test command, and tlkit's own
