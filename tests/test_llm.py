@@ -199,3 +199,86 @@ def test_answer_scores_ranks_the_right_answer_and_checks_its_input(causal_lm):
     assert scores[0].argmax() == 0 and scores[1].argmax() == 1
     with pytest.raises(ValueError, match="different tokens"):
         llm.answer_scores(causal_lm, prompts, [" Paris", " Paris is"])
+
+
+# ------------------------------------------------------------------------ notebook 11: LoRA on the upper layers
+WORDS = ["negative", "neutral", "positive"]
+
+
+def test_answer_batches_group_similar_lengths_and_point_at_the_last_token(causal_lm):
+    tok = causal_lm.preprocessor.tokenizer
+    prompts = ["a", "a b c d e f g h", "a b", "a b c d e f g h i j"]
+    batches = llm.answer_batches(tok, prompts, [0, 1, 2, 0], WORDS, batch_size=2)
+    assert len(batches) == 2
+    ids = llm.first_token_ids(tok, WORDS)
+    seen = []
+    for x, y in batches:
+        lengths = x["padding_mask"].sum(1)
+        assert x["token_ids"].shape[1] == lengths.max() and np.all(x["position"] == lengths - 1)
+        for row, n in enumerate(lengths):            # the mask covers exactly the prompt's tokens
+            seen.append((tok.detokenize(x["token_ids"][row, :n].tolist()), int(y[row])))
+    assert sorted(seen) == sorted(zip(prompts, [ids[0], ids[1], ids[2], ids[0]]))
+    assert batches[0][0]["token_ids"].shape[1] < batches[1][0]["token_ids"].shape[1]      # short with short
+    with pytest.raises(ValueError, match="class indices"):
+        llm.answer_batches(tok, prompts, [0, 1, 3, 0], WORDS)
+    with pytest.raises(ValueError, match="differ in length"):
+        llm.answer_batches(tok, prompts, [0, 1], WORDS)
+    with pytest.raises(ValueError, match="sequence_length"):
+        llm.answer_batches(tok, ["word " * 40], [0], WORDS, sequence_length=16)
+
+
+def test_batch_dataset_keeps_or_reshuffles_the_batch_order():
+    batches = [({"a": np.full((2, w), w, np.int32)}, np.array([w, w], np.int32)) for w in (1, 2, 3, 4)]
+    kept = [int(y[0]) for _, y in llm.batch_dataset(batches).as_numpy_iterator()]
+    assert kept == [1, 2, 3, 4]
+    ds = llm.batch_dataset(batches, seed=0)
+    epochs = [[int(y[0]) for _, y in ds.as_numpy_iterator()] for _ in range(4)]
+    assert all(sorted(e) == [1, 2, 3, 4] for e in epochs) and len({tuple(e) for e in epochs}) > 1
+    with pytest.raises(ValueError, match="no batches"):
+        llm.batch_dataset([])
+
+
+def test_model_preset_is_the_local_preset_in_quick_and_a_clear_error_offline_in_full(monkeypatch):
+    import time
+
+    from tlkit import net
+
+    assert llm.model_preset("quick", log=lambda m: None) == llm.preset(log=lambda m: None)
+    monkeypatch.setattr(llm, "_kaggle_cached", lambda name: False)
+    monkeypatch.setattr(net, "can_reach", lambda host, port=443: False)
+    t = time.time()
+    with pytest.raises(net.OfflineError, match="qwen2.5_instruct_0.5b_en|Kaggle|kaggle"):
+        llm.model_preset("full")
+    assert time.time() - t < 5
+
+
+# LAST in this file: it enables LoRA on the module's shared model (tests run in file order; loading a second copy
+# and tracing it again cost ~20 s)
+def test_lower_then_upper_model_equals_the_whole_model_and_trains_only_the_upper_adapters(causal_lm):
+    import keras
+
+    lm = causal_lm
+    backbone, tok = lm.backbone, lm.preprocessor.tokenizer
+    prompts = ["The capital of France is", "The opposite of hot is"]      # same length: the batch keeps the order
+    answers = [" Paris", " cold"]
+    whole = llm.answer_scores(lm, prompts, answers)                 # reference: the whole causal LM
+    backbone.enable_lora(rank=4)                                    # adapters start at B = 0: nothing changes
+    split = backbone.num_layers - 2
+    upper = llm.upper_answer_model(backbone, split)
+    hidden = llm.hidden_batches(llm.lower_model(backbone, split), llm.answer_batches(tok, prompts, [0, 1], answers))
+    x, _ = hidden[0]
+    assert x["hidden"].shape == (2, len(tok(prompts[0])), backbone.hidden_dim)
+    logits = upper.predict_on_batch(x)
+    want = llm.first_token_ids(tok, answers)
+    np.testing.assert_allclose(np.asarray(keras.ops.log_softmax(logits, axis=-1))[:, want], whole, atol=2e-3)
+    per_layer = sum(int(np.prod(w.shape)) for w in backbone.trainable_weights) // backbone.num_layers
+    assert per_layer > 0 and sum(int(np.prod(w.shape)) for w in upper.trainable_weights) == 2 * per_layer
+    pred, true = llm.answer_predictions(upper, hidden, want)
+    assert pred.tolist() == true.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="must differ"):
+        llm.answer_predictions(upper, hidden, [want[0], want[0]])
+    # answer_scores traced before enable_lora must not keep scoring the model without its adapters
+    for w in backbone.weights:
+        if w.path.endswith("query/lora_kernel_b"):
+            w.assign(np.full(w.shape, 0.05, np.float32))
+    assert np.abs(llm.answer_scores(lm, prompts, answers) - whole).max() > 1e-2

@@ -256,7 +256,7 @@ def test_notebook_08_sources_are_local_stand_ins_in_a_rehearsal(rehearsing):
 #: the two groups of the end-to-end rehearsal (about the same time each): GROUP_A here, GROUP_B in
 #: tests/test_rehearsal_b.py, so the test command's two workers (--dist loadfile) run them side by side
 GROUP_A = ("01", "03", "04", "06", "07", "08", "09", "14")
-GROUP_B = ("00", "02", "03b", "05", "10", "12", "13")
+GROUP_B = ("00", "02", "03b", "05", "10", "11", "12", "13")
 
 
 def rehearse_group(notebooks, tmp_path) -> dict:

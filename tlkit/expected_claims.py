@@ -130,6 +130,14 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
         "new films: MiniLM titles + genres beat genres alone by >= * recall@10 points (mean of * seeds)",
     ),
 
+    # --- 11_language_model_lora
+    "11_language_model_lora": (
+        "LoRA reaches >= * test accuracy * (chance 0.33)",
+        "LoRA beats the prompted base model by >= * accuracy points *",
+        "the adapter trains < 1% of the model's parameters",
+        "no e-mail is in two of the training, validation and test draws",
+    ),
+
     # --- 12_style_transfer
     "12_style_transfer": (
         "the Gram matrix in Keras ops matches NumPy's on a known tensor (max abs diff <= 1e-5)",

@@ -227,6 +227,29 @@ def preset(log: Callable[[str], None] = print) -> str:
     return str(preset_dir())
 
 
+def model_preset(profile: str | None = None, log: Callable[[str], None] = print) -> str:
+    """What to pass to ``keras_hub.models.QwenCausalLM.from_preset`` in this profile (budget ``llm_preset``): the
+    converted local preset in ``quick``; in ``full`` the keras-hub preset name (Kaggle), after checking that it
+    is cached or that Kaggle is reachable (a clear error within seconds otherwise)."""
+    from . import net
+    from .profile import budget, get_profile
+    from .sources import source
+
+    name = budget(profile or get_profile()).llm_preset
+    if name == MODEL_NAME:
+        return preset(log=log)
+    src = source(name)
+    if src.host and not _kaggle_cached(src.preset):
+        net.require_online(src.host, src.what)
+    return src.preset
+
+
+def _kaggle_cached(preset_name: str) -> bool:
+    from .text import _kaggle_cached as cached
+
+    return cached(preset_name)
+
+
 # --------------------------------------------------------------------------- prompts
 def chat_prompt(user: str, system: str | None = None) -> str:
     """One user turn in the ChatML format SmolLM2-Instruct and Qwen2.5-Instruct were trained on, ending where the
@@ -300,15 +323,15 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
     counts = check_lengths(tok, prompts, causal_lm.preprocessor.sequence_length, "prompts")
     want = tf.constant(first_token_ids(tok, answers))
     backbone = causal_lm.backbone
-    fn = getattr(causal_lm, "_tlkit_answer_fn", None)
-    if fn is None:
+    fn, n_weights = getattr(causal_lm, "_tlkit_answer_fn", (None, -1))
+    if fn is None or n_weights != len(backbone.weights):   # traced before enable_lora: it would ignore the adapters
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.bool),
                                       tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)])
         def fn(ids, mask, last, want):
             h = backbone({"token_ids": ids, "padding_mask": mask})
             logits = backbone.token_embedding(tf.gather(h, last, batch_dims=1), reverse=True)
             return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
-        causal_lm._tlkit_answer_fn = fn
+        causal_lm._tlkit_answer_fn = (fn, len(backbone.weights))
     order = np.argsort(counts, kind="stable")               # similar lengths share a batch: less padding
     out = np.zeros((len(prompts), len(answers)), np.float32)
     for s in range(0, len(order), batch_size):
@@ -324,21 +347,25 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- adapting to one answer format
-def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 8, sequence_length: int = 256,
-                   seed: int = 0):
-    """A ``tf.data.Dataset`` for training a causal LM to write ``answer_words[answers[i]]`` after ``prompts[i]``.
+def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 8, sequence_length: int = 256
+                   ) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """Batches for training a causal LM to write ``answer_words[answers[i]]`` after ``prompts[i]``.
 
-    Each element is ``({"token_ids", "padding_mask", "position"}, target)``: the prompt's tokens, the index of its
-    last token (where the answer's first token is predicted) and that token's id - the only place the loss needs
-    logits. Prompts of similar length share a batch (each batch padded to its longest prompt); the batch order is
-    reshuffled every epoch (``seed``)."""
-    import tensorflow as tf
-
+    Each batch is ``({"token_ids", "padding_mask", "position"}, target)``: the prompts' tokens (padded to the
+    batch's longest prompt), the index of each prompt's last token (where the answer's first token is predicted)
+    and that token's id - the only place the loss needs logits. Prompts of similar length share a batch (less
+    padding); the batches themselves are fixed, :func:`batch_dataset` shuffles their order every epoch.
+    ``ValueError`` for prompts longer than ``sequence_length`` (never cut silently) or answers that are not class
+    indices."""
     answers = np.asarray(answers)
     if len(answers) != len(prompts):
         raise ValueError(f"prompts and answers differ in length: {len(prompts)} vs {len(answers)}")
+    if len(answers) == 0:
+        raise ValueError("no prompts: expected at least one (prompt, answer) pair")
     if answers.dtype.kind not in "iu" or answers.min() < 0 or answers.max() >= len(answer_words):
         raise ValueError(f"answers: expected class indices 0..{len(answer_words) - 1}, got {answers[:5]}...")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     counts = check_lengths(tokenizer, prompts, sequence_length, "prompts")
     targets = np.asarray(first_token_ids(tokenizer, answer_words), np.int32)[answers]
     order = np.argsort(counts, kind="stable")
@@ -351,15 +378,87 @@ def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 
             ids[j, :counts[i]] = np.asarray(tokenizer(prompts[i]))
         batches.append(({"token_ids": ids, "padding_mask": _mask(counts, rows, width),
                          "position": np.array([counts[i] - 1 for i in rows], np.int32)}, targets[rows]))
+    return batches
+
+
+def batch_dataset(batches, seed: int | None = None):
+    """A ``tf.data.Dataset`` of ready-made batches of different widths (``fit``/``evaluate``/``predict`` input);
+    with ``seed``, their order is reshuffled every epoch, otherwise it is kept."""
+    import tensorflow as tf
+
+    if not batches:
+        raise ValueError("no batches")
     rng = np.random.default_rng(seed)
 
     def epoch():
-        for k in rng.permutation(len(batches)):
+        for k in (rng.permutation(len(batches)) if seed is not None else range(len(batches))):
             yield batches[k]
 
-    spec = ({"token_ids": tf.TensorSpec([None, None], tf.int32), "padding_mask": tf.TensorSpec([None, None], tf.bool),
-             "position": tf.TensorSpec([None], tf.int32)}, tf.TensorSpec([None], tf.int32))
-    return tf.data.Dataset.from_generator(epoch, output_signature=spec)
+    def spec(a):
+        a = np.asarray(a)
+        return tf.TensorSpec((None,) * a.ndim if a.ndim < 3 else (None, None) + a.shape[2:], tf.as_dtype(a.dtype))
+
+    return tf.data.Dataset.from_generator(epoch, output_signature=tf.nest.map_structure(spec, batches[0]))
+
+
+# @save: tlkit.llm.lower_model
+def lower_model(backbone, split):
+    """The frozen lower part of a decoder: token ids -> hidden states after decoder layer `split`."""
+    import keras
+
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    padding_mask = keras.Input(shape=(None,), dtype="bool", name="padding_mask")
+    x = backbone.token_embedding(token_ids)
+    for layer in backbone.transformer_layers[:split]:
+        x = layer(x, decoder_padding_mask=padding_mask)
+    return keras.Model({"token_ids": token_ids, "padding_mask": padding_mask}, x)
+
+
+# @save: tlkit.llm.upper_answer_model
+def upper_answer_model(backbone, split):
+    """The upper layers from `split` on: hidden states -> the logits at the answer position only."""
+    import keras
+
+    hidden = keras.Input(shape=(None, backbone.hidden_dim), name="hidden")
+    padding_mask = keras.Input(shape=(None,), dtype="bool", name="padding_mask")
+    position = keras.Input(shape=(), dtype="int32", name="position")
+    x = hidden
+    for layer in backbone.transformer_layers[split:]:
+        x = layer(x, decoder_padding_mask=padding_mask)
+    x = backbone.layer_norm(x)
+    at_answer = keras.ops.take_along_axis(x, keras.ops.reshape(position, (-1, 1, 1)), axis=1)[:, 0]
+    logits = backbone.token_embedding(at_answer, reverse=True)                    # (batch, vocabulary)
+    return keras.Model({"hidden": hidden, "padding_mask": padding_mask, "position": position}, logits)
+
+
+def hidden_batches(lower, batches) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """``batches`` of :func:`answer_batches` with the token ids replaced by ``lower``'s hidden states, computed
+    once (the frozen lower layers then never run again while the upper layers train)."""
+    import tensorflow as tf
+
+    fn = getattr(lower, "_tlkit_hidden_fn", None)          # traced once per model, whatever the batch shapes
+    if fn is None:
+        fn = tf.function(lambda ids, mask: lower({"token_ids": ids, "padding_mask": mask}),
+                         input_signature=[tf.TensorSpec([None, None], tf.int32),
+                                          tf.TensorSpec([None, None], tf.bool)])
+        lower._tlkit_hidden_fn = fn
+    return [({"hidden": fn(x["token_ids"], x["padding_mask"]).numpy(), "padding_mask": x["padding_mask"],
+              "position": x["position"]}, y) for x, y in batches]
+
+
+def answer_predictions(model, batches, answer_ids) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, true class) over ``batches`` for a model that outputs logits at the answer position:
+    the prediction is the answer whose first token has the largest logit."""
+    answer_ids = np.asarray(answer_ids)
+    if len(set(answer_ids.tolist())) != len(answer_ids):
+        raise ValueError(f"answer first-token ids must differ, got {answer_ids.tolist()}")
+    where = {int(t): c for c, t in enumerate(answer_ids)}
+    pred, true = [], []
+    for x, y in batches:
+        logits = np.asarray(model.predict_on_batch(x))
+        pred.append(logits[:, answer_ids].argmax(1))
+        true.append([where[int(t)] for t in y])
+    return np.concatenate(pred), np.concatenate(true)
 
 
 def _mask(counts, rows, width) -> np.ndarray:

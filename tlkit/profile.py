@@ -401,6 +401,22 @@ class Budget:
     st_stylizer_seeds: tuple[int, ...] = (0, 1, 2)
     st_eval_photos: int = 24               # held-out test photos the stylizer is measured on
     st_train_photos: int = 0               # training photos of the stylizer (0 = all)
+    # --- notebook 11: a small instruction-tuned language model adapted to one answer format with LoRA (tlkit.llm)
+    llm_preset: str = "smollm2_instruct_135m"  # quick: tlkit.llm's converted preset; full: a keras-hub preset name
+    llm_train_per_class: int = 20          # training e-mails per class (from 06's validation part): LoRA, baselines
+    llm_val_per_class: int = 8             # validation e-mails per class (06's validation part): prompt, stopping
+    llm_test_per_class: int = 15           # test e-mails per class (06's test part; 0 = all 50): read once
+    llm_split_seed: int = 0                # which e-mails are drawn (development runs used 100, 101, 102)
+    llm_seeds: tuple[int, ...] = (0,)      # LoRA initialisation and batch order (quick: one run; full: three)
+    llm_rank: int = 4                      # LoRA rank (keras.io's Gemma LoRA recipe uses 4)
+    llm_lora_layers: int = 4               # adapters of the upper k decoder layers train (lower: cached states)
+    llm_learning_rate: float = 1e-2        # Adam; development validation: see LLM_DEV below
+    llm_epochs: int = 6                    # at most; the epoch kept is chosen on validation loss (early stopping)
+    llm_patience: int = 2                  # epochs without a better validation loss before stopping
+    llm_batch_size: int = 8
+    llm_generic_texts: int = 12            # course reviews: ordinary text the adapter never saw
+    llm_lora_floor: float = 0.61           # LoRA test accuracy floor (chance 0.33); from LLM_DEV (worst 0.644 - 3)
+    llm_lora_gain_min: float = 19.0        # LoRA minus the prompted base model, accuracy points; LLM_DEV (22.2 - 3)
     # Claims of notebook 12 (quick), fixed 2026-12-07 BEFORE the final run from a development run on other held-out
     # photos (the notebook's EVAL indices + 2) and stylizer seeds 3, 4, 5, with this budget (60 pixel steps, 40
     # stylizer steps). Measure: style distance under the pretrained network's layers that no loss uses, result /
@@ -734,6 +750,29 @@ _BUDGETS["full"] = replace(_BUDGETS["full"], txt_accuracy_floor=0.50, txt_strong
 # ... and the other three keep the values they had before the quick ones were re-derived on development seeds
 # (2026-12-07): the quick measurements say nothing about bert_small on Yelp.
 _BUDGETS["full"] = replace(_BUDGETS["full"], txt_scratch_margin_min=4.0, txt_half_cost_max=5.0, txt_lora_gap_min=-9.0)
+# 11: Qwen2.5-0.5B-Instruct (keras-hub, same QwenCausalLM class as the quick profile's SmolLM2; 24 layers, all with
+# trained adapters) on the same e-mails (all 150 of 06's test part), three LoRA seeds. Thresholds NOT MEASURED (no
+# GPU here): chance is 0.33; the floor and gain are conservative.
+_BUDGETS["full"] = replace(_BUDGETS["full"], llm_preset="qwen2.5_instruct_0.5b_en", llm_train_per_class=30,
+                           llm_val_per_class=20, llm_test_per_class=0, llm_seeds=(0, 1, 2), llm_batch_size=16,
+                           llm_lora_layers=24, llm_lora_floor=0.50, llm_lora_gain_min=0.0)
+# 11 (quick): fixed 2026-12-07 BEFORE the final run from development runs of the notebook with split seeds 100, 101,
+# 102 (scripts/dev_llm.py; one TensorFlow/BLAS thread) and this budget (LoRA rank 4 on the upper 4 of 30 layers,
+# Adam 1e-2, <= 6 epochs, early stopping on validation loss, 20 training / 8 validation e-mails per class). Their
+# "test" e-mails were the rest of 06's VALIDATION part (15 per class), so no development run read 06's test part.
+# Rule as for 03/03b: the worst development value moved 3 points against the claim, rounded outward.
+# The recipe (4 layers rather than 2 or 8, learning rate 1e-2 rather than 3e-3) was picked from validation curves of
+# a prototype on a random split of all 300 e-mails, whose validation e-mails overlapped 06's test part - disclosed.
+LLM_DEV: dict[int, dict[str, Any]] = {
+    100: {"prompt chosen": "few-shot", "prompted": 0.422, "lora": 0.644, "tfidf": 0.867, "minilm_lr": 0.889,
+          "lora_val": 0.708, "epoch_kept": 5},
+    101: {"prompt chosen": "few-shot", "prompted": 0.422, "lora": 0.733, "tfidf": 0.844, "minilm_lr": 0.911,
+          "lora_val": 0.667, "epoch_kept": 5},
+    102: {"prompt chosen": "zero-shot", "prompted": 0.333, "lora": 0.867, "tfidf": 0.800, "minilm_lr": 0.911,
+          "lora_val": 0.875, "epoch_kept": 6},
+}
+# (seed 100 with LoRA on the upper 2 layers instead: LoRA 0.644, validation 0.667 - not used.)
+
 # 03/03b: the development selections behind the quick profile's recipes (scripts/dev_bert_recipes.py, 2026-12-07,
 # all-MiniLM-L6-v2 on the course reviews, seed 0): candidates in order (a tie goes to the earlier one), the
 # validation accuracy of each (120 reviews; the test split was not read for them) and the one chosen. The full

@@ -28,7 +28,8 @@ fails the rehearsal.
 In the notebooks of :data:`EAGER_NOTEBOOKS` (full-size image and speech networks) TensorFlow functions run eagerly in
 a rehearsal (``EAGER``, ``tf.config.run_functions_eagerly``): with a few examples per ``fit``, tracing a training
 step cost more than the steps. Measured 2026-12-07, each notebook alone, traced -> eager: 01 60 -> 44 s,
-02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s. In the text notebooks
+02 99 -> 42 s, 04 30 -> 25 s, 08 65 -> 60 s, 10 52 -> 40 s, 12 24 -> 21 s, 14 45 -> 30 s; 11 (the real 135M-parameter
+language model: every first call traces 30 decoder layers) 120 -> 66 s, the traced run with one more exercise cell. In the text notebooks
 eager was slower (00 20 -> 22 s, 03 16 -> 20 s, 06 17 -> 22 s, 05 43 -> 137 s: many small steps; with another job
 running), so they trace; so do 03b (66 -> 80 s), 07 (54 -> 98 s) and 13 (41 -> 46 s), measured
 2026-12-07, traced then eager back to back, beside other jobs (loaded machine). The same cells are traced in the quick profile by the test command, and tlkit's own
@@ -65,7 +66,7 @@ _LOWERCASE = {"bert_base_multi": False}
 #: "1" in the kernel of a notebook that runs eagerly (set per notebook by tlkit.runner from EAGER_LIST)
 EAGER = "TLKIT_REHEARSAL_EAGER"
 #: the notebooks whose rehearsal kernels run TensorFlow functions eagerly (see the module docstring)
-EAGER_NOTEBOOKS = ("01", "02", "04", "08", "10", "12", "14")
+EAGER_NOTEBOOKS = ("01", "02", "04", "08", "10", "11", "12", "14")
 EAGER_LIST = "TLKIT_REHEARSAL_EAGER_NOTEBOOKS"
 #: bump when the stand-in models change (a models folder of another version is rebuilt)
 MODELS_VERSION = 1
@@ -109,6 +110,8 @@ def budget_overrides(full) -> dict[str, Any]:
         rec_seeds=(0,), rec_epochs=1, rec_fold_epochs=1, rec_ks=(0, 2), rec_batch_size=256, rec_fold_batch_size=64,
         st_opt_photos=1, st_opt_steps=1, st_grid_steps=1, st_grid_paintings=(), st_stylizer_steps=1,
         st_stylizer_batch=1, st_stylizer_seeds=(0,), st_eval_photos=1, st_train_photos=2,
+        llm_train_per_class=2, llm_val_per_class=1, llm_test_per_class=2, llm_seeds=(0,), llm_epochs=1, llm_lora_layers=1,
+        llm_generic_texts=2,
         extra={**full.extra, "rehearsal": True})
 
 
@@ -327,6 +330,10 @@ def bert_standin_preset(models: Path, name: str) -> Path:
     return out
 
 
+#: keras-hub causal-LM presets of the full profile; the rehearsal serves the quick profile's converted model
+LLM_PRESETS = ("qwen2.5_instruct_0.5b_en",)
+
+
 def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
     """Build (once; locked, so concurrent rehearsals share the work) every stand-in model under ``models``;
     the sources-table fields that point at them."""
@@ -346,8 +353,14 @@ def standin_models(models: str | Path) -> dict[str, dict[str, str]]:
             "vgg19_notop": {"weights": str(vgg19_standin_weights(models)), "host": "", "label": stand},
             "hub_mobilenet_v2": {"handle": str(hub_standin_feature_vector(models)), "host": "",
                                  "label": f"MobileNetV2 feature vector (TF Hub format), {stand}"}}
+        from .llm import MODEL_NAME, preset as llm_preset
+
         for name, src in _sources.DEFAULT_SOURCES.items():
-            if src.kind == "keras_hub":
+            if name in LLM_PRESETS:          # real weights: the converted SmolLM2 stands in for a larger causal LM
+                table[name] = {"preset": llm_preset(log=lambda m: None), "host": "",
+                               "label": f"STAND-IN for keras-hub preset {name}: {MODEL_NAME} (the quick profile's "
+                                        f"real pretrained model, smaller; rehearsal)"}
+            elif src.kind == "keras_hub":
                 table[name] = {"preset": str(bert_standin_preset(models, name)), "host": "",
                                "label": f"STAND-IN for keras-hub preset {name} (scaled down, random weights, "
                                         f"not pretrained; rehearsal)"}

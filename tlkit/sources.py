@@ -135,6 +135,10 @@ DEFAULT_SOURCES: Mapping[str, Source] = MappingProxyType({
                                         "(Google BERT, Apache-2.0)"),
     "bert_base_en_uncased": _keras_hub("bert_base_en_uncased", "keras-hub preset bert_base_en_uncased "
                                        "(Google BERT, Apache-2.0)"),
+    # notebook 11's language model in the full profile: Qwen2.5-0.5B-Instruct (same keras-hub class as the quick
+    # profile's converted SmolLM2, QwenCausalLM; 494M parameters; Apache-2.0)
+    "qwen2.5_instruct_0.5b_en": _keras_hub("qwen2.5_instruct_0.5b_en", "keras-hub preset qwen2.5_instruct_0.5b_en "
+                                           "(Alibaba Qwen2.5-0.5B-Instruct, Apache-2.0)"),
     "bert_base_multi": _keras_hub("bert_base_multi", "keras-hub preset bert_base_multi "
                                   "(Google multilingual BERT, 104 languages, Apache-2.0)"),
 })
