@@ -85,7 +85,10 @@ def test_the_stand_in_table_is_local(rehearsing):
         if src.kind == "download" and name != "course_data":
             assert src.url.startswith("http://127.0.0.1:"), name
         for path in (src.preset, src.handle) + ((src.weights,) if src.kind == "keras_applications" else ()):
-            if path:
+            if path and name in rehearsal.LLM_PRESETS:      # real weights: the quick profile's converted model
+                from tlkit import llm
+                assert Path(path) == llm.preset_dir() and llm.cache_state() == "ok", (name, path)
+            elif path:
                 assert Path(path).exists() and str(rehearsing.parent) in path, (name, path)
     assert sources.notice().startswith("REHEARSAL") and budget("full").extra.get("rehearsal") is True
     assert (rehearsing / "ipython" / "profile_default" / "startup" / "00-tlkit-rehearsal.py").exists()
