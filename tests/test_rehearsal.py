@@ -87,7 +87,8 @@ def test_the_stand_in_table_is_local(rehearsing):
         for path in (src.preset, src.handle) + ((src.weights,) if src.kind == "keras_applications" else ()):
             if path and name in rehearsal.LLM_PRESETS:      # real weights: the quick profile's converted model
                 from tlkit import llm
-                assert Path(path) == llm.preset_dir() and llm.cache_state() == "ok", (name, path)
+                made = json.loads((Path(path) / llm.MANIFEST).read_text())       # built by `tlkit pretrain`
+                assert Path(path).name == llm.MODEL_NAME and made["source_sha256"] == llm.GGUF_SHA256, (name, path)
             elif path:
                 assert Path(path).exists() and str(rehearsing.parent) in path, (name, path)
     assert sources.notice().startswith("REHEARSAL") and budget("full").extra.get("rehearsal") is True
