@@ -124,3 +124,31 @@ def test_linear_probe_cv_choice_ignores_permuted_test_labels():
     with pytest.raises(ValueError, match="'cv'"):
         train.linear_probe(x_tr, y_tr, x_te, y_te, c="auto")
 
+
+
+def test_traced_once_reuses_its_function_until_weights_are_added_and_holds_the_model_weakly():
+    import gc
+    import weakref
+
+    import keras
+
+    from tlkit.train import traced_once
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    builds = []
+
+    def build(ref):
+        builds.append(ref)
+        return lambda x: ref()(x)
+
+    f1 = traced_once(model, "k", build)
+    assert traced_once(model, "k", build) is f1 and len(builds) == 1            # reused
+    assert traced_once(model, "other", build) is not f1 and len(builds) == 2     # one per key
+    model.layers[0].enable_lora(2)                                              # new weights: made again
+    f2 = traced_once(model, "k", build)
+    assert f2 is not f1 and len(builds) == 3
+    np.testing.assert_allclose(np.asarray(f2(np.ones((1, 3), "float32"))), np.asarray(model(np.ones((1, 3)))))
+    alive = weakref.ref(model)
+    del model, f1, f2
+    gc.collect()
+    assert alive() is None                                                      # the cache kept no model alive

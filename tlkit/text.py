@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -31,6 +30,7 @@ import numpy as np
 from . import net
 from .profile import budget, cache_dir, get_profile, load_cached_array, save_array_atomic, set_seed, sha256_file
 from .sources import source
+from .train import traced_once
 
 MINILM = "minilm"
 USE_MULTILINGUAL = "use_multilingual"
@@ -585,26 +585,18 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
             "frozen": counts["frozen"], "backbone": summary}
 
 
-_PREDICT_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its traced inference call
-
-
 def _inference_fn(model):
     """``model(batch, training=False)`` as one ``tf.function`` per model, traced once for every batch shape.
 
     ``model.predict`` traces its step on the first batch's shape, again with relaxed dimensions on the next shape and
     once more for a short last batch: three traces of a whole BERT per model (about 2 CPU s on a CPU), where one
     with ``(None, None)`` token arrays serves every trimmed batch. Same layers, same inference mode: the same
-    probabilities (float rounding aside)."""
-    n_weights = len(model.weights)                    # weights added since (e.g. enable_lora): trace again
-    fn, n = _PREDICT_FNS.get(model, (None, None))
-    if fn is None or n != n_weights:
-        import tensorflow as tf
+    probabilities (float rounding aside). Traced again when weights were added (e.g. ``enable_lora``)."""
+    import tensorflow as tf
 
-        ref = weakref.ref(model)                        # the cache must not keep the model alive
-        spec = {k: tf.TensorSpec((None, None), tf.bool if k == "padding_mask" else tf.int32) for k in TOKEN_KEYS}
-        fn = tf.function(lambda xb: ref()(xb, training=False), input_signature=[spec])
-        _PREDICT_FNS[model] = (fn, n_weights)
-    return fn
+    spec = {k: tf.TensorSpec((None, None), tf.bool if k == "padding_mask" else tf.int32) for k in TOKEN_KEYS}
+    return traced_once(model, "predict_proba",
+                       lambda ref: tf.function(lambda xb: ref()(xb, training=False), input_signature=[spec]))
 
 
 def predict_proba(model, x: dict, batch_size: int = 64) -> np.ndarray:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+import weakref
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -278,3 +279,22 @@ def linear_probe_cv(features_train: np.ndarray, y_train: np.ndarray, features_te
     with _one_blas_thread():
         clf.fit(features_train, y_train)
         return float(clf.score(features_test, y_test)), float(c)
+
+
+_TRACED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()    # model -> {key: (function, weight count)}
+
+
+def traced_once(model, key: str, build: Callable[[Callable[[], Any]], Callable]) -> Callable:
+    """The function ``build(model_ref)`` returns (a ``tf.function``), made once per ``(model, key)`` and reused
+    for every later call, so that it is traced once rather than once per call.
+
+    It is made again when the model's number of weights changed since: ``enable_lora`` adds adapter weights, and a
+    function traced before would silently compute the model without them. ``build`` gets a weak reference to call
+    (``model_ref()``) so the cache never keeps a model alive."""
+    n_weights = len(model.weights)
+    per_model = _TRACED.setdefault(model, {})
+    fn, n = per_model.get(key, (None, None))
+    if fn is None or n != n_weights:
+        fn = build(weakref.ref(model))
+        per_model[key] = (fn, n_weights)
+    return fn
