@@ -201,6 +201,25 @@ def test_answer_scores_ranks_the_right_answer_and_checks_its_input(causal_lm):
         llm.answer_scores(causal_lm, prompts, [" Paris", " Paris is"])
 
 
+def test_answer_scores_runs_a_shared_prefix_once_with_the_same_scores(causal_lm, monkeypatch):
+    """Few-shot prompts share their examples: the prefix's decoding cache + each prompt's own tokens give the
+    scores of whole prompts (float rounding), in batches of unequal lengths; a short shared prefix is not cached."""
+    shots = "".join(f"Q: {q}\nA: {a}\n\n" for q, a in [("The opposite of up is", "down"),
+                                                          ("The capital of Italy is", "Rome")])
+    prompts = [f"{shots}Q: {q}\nA:" for q in ("The opposite of hot is", "The capital of France, a big country, is",
+                                              "The colour of the sky on a clear day is")]
+    tokens = [np.asarray(causal_lm.preprocessor.tokenizer(p)) for p in prompts]
+    shared = llm._shared_prefix_length(tokens)
+    assert shared >= llm.MIN_SHARED_PREFIX and all(np.array_equal(t[:shared], tokens[0][:shared]) for t in tokens)
+    cached = llm.answer_scores(causal_lm, prompts, [" cold", " Paris", " blue"], batch_size=2)
+    monkeypatch.setattr(llm, "MIN_SHARED_PREFIX", 10 ** 6)                   # every prompt whole
+    whole = llm.answer_scores(causal_lm, prompts, [" cold", " Paris", " blue"], batch_size=2)
+    np.testing.assert_allclose(cached, whole, atol=1e-3)
+    assert list(cached.argmax(1)) == [0, 1, 2]
+    assert llm._shared_prefix_length([np.array([1, 2, 3]), np.array([1, 2])]) == 1   # one own token left
+    assert llm._shared_prefix_length([np.array([5, 2]), np.array([1, 2])]) == 0
+
+
 # ------------------------------------------------------------------------ notebook 11: LoRA on the upper layers
 WORDS = ["negative", "neutral", "positive"]
 
