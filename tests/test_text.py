@@ -445,3 +445,40 @@ def test_minilm_config_and_vocabulary_are_hash_checked_too(tmp_path, monkeypatch
     (fake / name).unlink()
     with pytest.raises(text.EncoderFilesError, match=rf"missing model file .*{name}"):
         text.minilm_dir()
+
+
+def _tiny_token_model(learning_rate=1e-2):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    ids = keras.Input((None,), dtype="int32", name="token_ids")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 8)(ids))
+    model = keras.Model({"token_ids": ids}, keras.layers.Dense(3, activation="softmax")(x), name="tiny_classifier")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_fine_tuned_weights_are_kept_under_the_recipe_and_reused_only_for_the_same_one(tmp_cache):
+    rng = np.random.default_rng(0)
+    x = {"token_ids": rng.integers(1, 50, (24, 6)).astype("int32")}
+    y = rng.integers(0, 3, 24)
+    model = _tiny_token_model()
+    key = text.fine_tune_key(model, x, y, epochs=2, batch_size=8, seed=0)
+    assert not text.load_fine_tuned(model, key)                       # nothing kept yet: train it
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    path = text.keep_fine_tuned(model, key)
+    again = _tiny_token_model()
+    assert text.fine_tune_key(again, x, y, epochs=2, batch_size=8, seed=0) == key      # same start, data, recipe
+    assert text.load_fine_tuned(again, key)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    other = {"data": text.fine_tune_key(_tiny_token_model(), {"token_ids": x["token_ids"][::-1].copy()}, y, 2, 8, 0),
+             "labels": text.fine_tune_key(_tiny_token_model(), x, (y + 1) % 3, 2, 8, 0),
+             "learning rate": text.fine_tune_key(_tiny_token_model(3e-3), x, y, 2, 8, 0),
+             "epochs": text.fine_tune_key(_tiny_token_model(), x, y, 3, 8, 0),
+             "start": text.fine_tune_key(model, x, y, 2, 8, 0)}              # trained weights: another start
+    assert key not in other.values() and len(set(other.values())) == len(other)
+    path.write_bytes(path.read_bytes()[:-16] + bytes(16))            # damaged: deleted, never used
+    assert not text.load_fine_tuned(_tiny_token_model(), key) and not path.exists()
+    with pytest.raises(TypeError, match="token dict"):
+        text.fine_tune_key(model, x["token_ids"], y, 2, 8, 0)

@@ -332,7 +332,7 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
     want = tf.constant(first_token_ids(tok, answers))
     shared = _shared_prefix_length(tokens) if _takes_decoding_cache(causal_lm.backbone) else 0
     if shared >= MIN_SHARED_PREFIX:
-        prefix_cache = traced_once(causal_lm, "answer_prefix", _prefix_fn)(tokens[0][None, :shared])
+        prefix_cache = _prefix_cache(causal_lm.backbone, tokens[0][None, :shared])
         fn = traced_once(causal_lm, "answer_scores_cached", _answer_cached_fn)
     else:
         shared = 0
@@ -398,22 +398,18 @@ def _answer_fn(lm_ref):
     return fn
 
 
-def _prefix_fn(lm_ref):
-    """Traced: the decoding cache ``(1, layers, 2, length, kv_heads, head_dim)`` of one token sequence."""
+def _prefix_cache(backbone, ids: np.ndarray):
+    """The decoding cache ``(1, layers, 2, length, kv_heads, head_dim)`` of one token sequence ``(1, length)``,
+    computed eagerly (once per call of :func:`answer_scores`: tracing it would cost more than running it)."""
     import tensorflow as tf
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32)])
-    def fn(ids):
-        backbone = lm_ref().backbone
-        x = backbone.token_embedding(ids)
-        shape = (1, tf.shape(ids)[1], backbone.num_key_value_heads, backbone.hidden_dim // backbone.num_query_heads)
-        caches = []
-        for layer in backbone.transformer_layers:
-            x, cache = layer(x, self_attention_cache=tf.zeros((1, 2) + shape[1:], x.dtype),
-                             self_attention_cache_update_index=0)
-            caches.append(cache)
-        return tf.stack(caches, axis=1)
-    return fn
+    x = backbone.token_embedding(tf.constant(ids, tf.int32))
+    shape = (1, 2, ids.shape[1], backbone.num_key_value_heads, backbone.hidden_dim // backbone.num_query_heads)
+    caches = []
+    for layer in backbone.transformer_layers:
+        x, cache = layer(x, self_attention_cache=tf.zeros(shape, x.dtype), self_attention_cache_update_index=0)
+        caches.append(cache)
+    return tf.stack(caches, axis=1)
 
 
 def _answer_cached_fn(lm_ref):

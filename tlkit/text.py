@@ -585,6 +585,64 @@ def fine_tune(encoder: TextEncoder, x_train: dict, y_train: np.ndarray, num_clas
             "frozen": counts["frozen"], "backbone": summary}
 
 
+def fine_tune_key(model, x_train: dict, y_train: np.ndarray, epochs: int, batch_size: int, seed: int) -> str:
+    """The cache key of one fine-tuning run, computed BEFORE ``fit``: the model's starting weights (pretrained
+    encoder + freshly initialised head), the training tokens and labels, the compiled optimiser's configuration
+    (learning-rate schedule included), epochs, batch size, the data order's seed and the profile.
+
+    Two notebooks that build, compile and train the same model the same way get the same key - notebook 03b
+    reuses notebook 03's fine-tuned classifier through it instead of training it a second time."""
+    import json
+
+    from .features import weights_fingerprint
+
+    if not isinstance(x_train, dict) or "token_ids" not in x_train:
+        raise TypeError(f"x_train: expected the token dict of TextEncoder.tokenize, got {type(x_train).__name__}")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("fine_tune_key: compile the model first (its optimiser is part of the recipe)")
+    h = hashlib.sha1(weights_fingerprint(model).encode())
+    for k in sorted(x_train):
+        a = np.ascontiguousarray(x_train[k])
+        h.update(f"{k}{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    h.update(np.ascontiguousarray(np.asarray(y_train)).tobytes())
+    config = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}   # names are made unique
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
+    h.update(f"{epochs}-{batch_size}-{seed}-{get_profile()}".encode())
+    return h.hexdigest()[:20]
+
+
+def _fine_tuned_path(model, key: str) -> Path:
+    return cache_dir() / "fine_tuned" / f"{model.name}-{key}.npy"
+
+
+def keep_fine_tuned(model, key: str) -> Path | None:
+    """Store the trained weights of ``model`` under ``key`` (from :func:`fine_tune_key`, computed before ``fit``),
+    atomically and hash-checked, so another notebook can reuse them with :func:`load_fine_tuned`. A model with
+    non-float weights is not kept (None)."""
+    if not all(np.issubdtype(np.dtype(w.dtype), np.floating) for w in model.get_weights()):
+        return None
+    flat = np.concatenate([np.ravel(np.asarray(w, np.float32)) for w in model.get_weights()])
+    path = _fine_tuned_path(model, key)
+    save_array_atomic(path, flat)
+    return path
+
+
+def load_fine_tuned(model, key: str) -> bool:
+    """Set the weights kept under ``key`` into ``model`` and return True; False (train it yourself) when there are
+    none, or the file is damaged or of another size (such a file is deleted, never used)."""
+    weights = model.get_weights()
+    if not all(np.issubdtype(np.dtype(w.dtype), np.floating) for w in weights):
+        return False
+    sizes = [int(np.prod(w.shape)) for w in weights]
+    flat = load_cached_array(_fine_tuned_path(model, key), (sum(sizes),))
+    if flat is None:
+        return False
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    model.set_weights([p.reshape(w.shape).astype(w.dtype) for p, w in zip(parts, weights)])
+    return True
+
+
 def _inference_fn(model):
     """``model(batch, training=False)`` as one ``tf.function`` per model, traced once for every batch shape.
 
