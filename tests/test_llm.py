@@ -201,9 +201,10 @@ def test_answer_scores_ranks_the_right_answer_and_checks_its_input(causal_lm):
         llm.answer_scores(causal_lm, prompts, [" Paris", " Paris is"])
 
 
-def test_answer_scores_runs_a_shared_prefix_once_with_the_same_scores(causal_lm, monkeypatch):
+def test_answer_scores_runs_a_shared_prefix_once_with_the_same_scores(causal_lm, monkeypatch, eager_functions):
     """Few-shot prompts share their examples: the prefix's decoding cache + each prompt's own tokens give the
-    scores of whole prompts (float rounding), in batches of unequal lengths; a short shared prefix is not cached."""
+    scores of whole prompts (float rounding), in batches of unequal lengths; a short shared prefix is not cached.
+    Eagerly (the arithmetic is the subject; notebook 11 runs it traced): two traces of the model cost ~14 s."""
     shots = "".join(f"Q: {q}\nA: {a}\n\n" for q, a in [("The opposite of up is", "down"),
                                                           ("The capital of Italy is", "Rome")])
     prompts = [f"{shots}Q: {q}\nA:" for q in ("The opposite of hot is", "The capital of France, a big country, is",
