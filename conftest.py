@@ -102,6 +102,7 @@ def pytest_runtest_teardown(item, nextitem):
 # on one worker, after 03's fine-tuning has ended)
 LONGEST_FIRST = ("tests/test_rehearsal_b.py", "notebooks/03_fine_tuning_bert.ipynb", "tests/test_rehearsal.py",
                  "notebooks/03b_freezing_and_lora.ipynb", "notebooks/10_speech_keywords.ipynb",
+                 "notebooks/11_language_model_lora.ipynb",
                  "notebooks/01_feature_extraction.ipynb", "notebooks/05_cross_lingual.ipynb",
                  "tests/test_colab_env.py", "notebooks/04_domain_adaptation.ipynb",
                  "notebooks/14_your_own_data.ipynb",
