@@ -266,23 +266,29 @@ def chat_prompt(user: str, system: str | None = None) -> str:
 def check_lengths(tokenizer, texts, sequence_length: int, what: str = "texts") -> list[int]:
     """Token counts of ``texts``; ``ValueError`` naming the longest one when any needs more than
     ``sequence_length`` tokens (keras-hub would cut it silently) or when one is empty."""
+    return [len(t) for t in checked_tokens(tokenizer, texts, sequence_length, what)]
+
+
+def checked_tokens(tokenizer, texts, sequence_length: int, what: str = "texts") -> list[np.ndarray]:
+    """The token ids of each of ``texts`` (int32 arrays), with the checks of :func:`check_lengths`."""
     if isinstance(texts, str) or not hasattr(texts, "__len__"):
         raise TypeError(f"{what}: expected a list of str, got {type(texts).__name__}")
     if not len(texts):
         raise ValueError(f"{what}: expected at least one text, got none")
-    counts = []
+    tokens = []
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"{what}[{i}]: expected a str, got {type(t).__name__}")
         if not t.strip():
             raise ValueError(f"{what}[{i}] is empty")
-        counts.append(int(np.asarray(tokenizer(t)).shape[-1]))
+        tokens.append(np.asarray(tokenizer(t), np.int32).reshape(-1))
+    counts = [len(t) for t in tokens]
     worst = int(np.argmax(counts))
     if counts[worst] > sequence_length:
         raise ValueError(f"{what}[{worst}] has {counts[worst]} tokens, more than sequence_length={sequence_length}: "
                          f"it would be cut without a warning; raise sequence_length or shorten it "
                          f"({texts[worst][:60]!r}...)")
-    return counts
+    return tokens
 
 
 def stop_token_ids(causal_lm) -> list[int]:
@@ -326,8 +332,7 @@ def answer_scores(causal_lm, prompts, answers, batch_size: int = 16) -> np.ndarr
     import tensorflow as tf
 
     tok = causal_lm.preprocessor.tokenizer
-    check_lengths(tok, prompts, causal_lm.preprocessor.sequence_length, "prompts")
-    tokens = [np.asarray(tok(p), np.int32) for p in prompts]
+    tokens = checked_tokens(tok, prompts, causal_lm.preprocessor.sequence_length, "prompts")
     counts = [len(t) for t in tokens]
     want = tf.constant(first_token_ids(tok, answers))
     shared = _shared_prefix_length(tokens) if _takes_decoding_cache(causal_lm.backbone) else 0
@@ -392,10 +397,17 @@ def _answer_fn(lm_ref):
                                   tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)])
     def fn(ids, mask, last, want):
         backbone = lm_ref().backbone
-        h = backbone({"token_ids": ids, "padding_mask": mask})
-        logits = backbone.token_embedding(tf.gather(h, last, batch_dims=1), reverse=True)
-        return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
+        h = backbone({"token_ids": ids, "padding_mask": mask})          # after the final layer norm
+        return _answer_log_probs(backbone, tf.gather(h, last, batch_dims=1), want)
     return fn
+
+
+def _answer_log_probs(backbone, h, want):
+    """Log-probabilities of the token ids ``want`` from final hidden states ``h`` ``(batch, hidden)``."""
+    import tensorflow as tf
+
+    logits = backbone.token_embedding(h, reverse=True)
+    return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
 
 
 def _prefix_cache(backbone, ids: np.ndarray):
@@ -429,9 +441,7 @@ def _answer_cached_fn(lm_ref):
         x = backbone.token_embedding(ids)
         for i, layer in enumerate(backbone.transformer_layers):
             x, _ = layer(x, self_attention_cache=cache[:, i], self_attention_cache_update_index=start)
-        h = backbone.layer_norm(tf.gather(x, last, batch_dims=1))
-        logits = backbone.token_embedding(h, reverse=True)
-        return tf.gather(tf.nn.log_softmax(logits, axis=-1), want, axis=1)
+        return _answer_log_probs(backbone, backbone.layer_norm(tf.gather(x, last, batch_dims=1)), want)
     return fn
 
 
@@ -455,7 +465,8 @@ def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 
         raise ValueError(f"answers: expected class indices 0..{len(answer_words) - 1}, got {answers[:5]}...")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    counts = check_lengths(tokenizer, prompts, sequence_length, "prompts")
+    tokens = checked_tokens(tokenizer, prompts, sequence_length, "prompts")
+    counts = [len(t) for t in tokens]
     targets = np.asarray(first_token_ids(tokenizer, answer_words), np.int32)[answers]
     order = np.argsort(counts, kind="stable")
     batches = []
@@ -464,7 +475,7 @@ def answer_batches(tokenizer, prompts, answers, answer_words, batch_size: int = 
         width = max(counts[i] for i in rows)
         ids = np.zeros((len(rows), width), np.int32)
         for j, i in enumerate(rows):
-            ids[j, :counts[i]] = np.asarray(tokenizer(prompts[i]))
+            ids[j, :counts[i]] = tokens[i]
         batches.append(({"token_ids": ids, "padding_mask": _mask(counts, rows, width),
                          "position": np.array([counts[i] - 1 for i in rows], np.int32)}, targets[rows]))
     return batches
@@ -563,14 +574,15 @@ def text_loss(causal_lm, texts, batch_size: int = 8) -> float:
     import keras
 
     tok = causal_lm.preprocessor.tokenizer
-    counts = check_lengths(tok, texts, causal_lm.preprocessor.sequence_length, "texts")
+    tokens = checked_tokens(tok, texts, causal_lm.preprocessor.sequence_length, "texts")
+    counts = [len(t) for t in tokens]
     total, n = 0.0, 0
     for s in range(0, len(texts), batch_size):
         rows = list(range(s, min(s + batch_size, len(texts))))
         width = max(counts[i] for i in rows)
         ids = np.zeros((len(rows), width), np.int32)
         for j, i in enumerate(rows):
-            ids[j, :counts[i]] = np.asarray(tok(texts[i]))
+            ids[j, :counts[i]] = tokens[i]
         mask = _mask(counts, rows, width)
         logits = causal_lm({"token_ids": ids, "padding_mask": mask})
         ce = keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(ids[:, 1:], logits[:, :-1],
