@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         from .llm import convert as convert_llm
 
         man = convert_llm(force=args.force)
-        print(f"{man['name']} (tlkit.llm; for notebook 11, in preparation): ok, keras-hub preset, "
+        print(f"{man['name']} (tlkit.llm; notebook 11): ok, keras-hub preset, "
               f"{man['params_in_file']:,} parameters "
               f"from {man['source']}")
         from .recsys import prepare_title_embeddings
