@@ -876,7 +876,9 @@ class _Runner:
             for i in tf.range(tf.shape(order)[0]):
                 model.train_step((tf.gather(x, order[i]), tf.gather(y, order[i])))
 
-        return tf.function(steps, reduce_retracing=True)
+        spec = [tf.TensorSpec((None,) + self.shape, tf.float32), tf.TensorSpec((None,), tf.int64),
+                tf.TensorSpec((None, BATCH), tf.int32)]
+        return tf.function(steps, input_signature=spec)   # traced once, for every k and number of steps
 
     def reset(self, seed: int, learning_rate: float) -> None:
         import keras
