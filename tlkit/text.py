@@ -224,7 +224,7 @@ def blas_threads(cap: int = 4) -> int:
     That limit is ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` or an enclosing ``threadpoolctl`` limit,
     else one thread per core. The USE encoder raises its BLAS pool to the number it is given: one per core
     where the test command allows one thread per process would put two busy-waiting threads per process on
-    two cores shared by two workers (measured 2026-12-08, 600 reviews, two test-command workers' load: 6.7 CPU-s
+    two cores shared by two workers (measured 2026-12-07, 600 reviews, two test-command workers' load: 6.7 CPU-s
     with two threads, 1.6 CPU-s with one; the same vectors).
     """
     from .checks import check_int
