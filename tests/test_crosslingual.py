@@ -146,6 +146,18 @@ def test_heads_transfer_on_fake_embeddings():
     assert xl.head_accuracy(only, xtest, ytest) > 0.7
 
 
+def test_head_and_text_accuracy_match_predict_batch_by_batch():
+    xs, ys, _, _, xtest, ytest, _ = _fake_languages()
+    head = xl.train_source_head(xs, ys, 3, FAST, seed=0)
+    want = np.argmax(head.predict(xtest, verbose=0), axis=1)
+    assert np.array_equal(xl._predicted_classes(head, xtest.astype(np.float32), 4), want)   # several batches
+    assert xl.head_accuracy(head, xtest, ytest) == float(np.mean(want == ytest))
+    texts, y = ["좋음 최고 제품", "나쁨 최악 제품", "보통 그냥 제품"] * 3, np.array([2, 0, 1] * 3)
+    model = xl.train_scratch(texts, y, 3, FAST, seed=0)
+    want = np.argmax(model.predict(np.array(texts, dtype=object), verbose=0), axis=1)
+    assert xl.text_accuracy(model, texts, y) == float(np.mean(want == y))
+
+
 def test_head_input_errors():
     with pytest.raises(ValueError, match=r"non-empty \(n, dim\)"):
         xl.train_source_head(np.zeros((0, 4)), np.zeros(0), 3)
@@ -383,3 +395,46 @@ def test_pass_order_is_whole_shuffled_passes():
         xl.pass_order(0, steps=10, batch_size=4)
     with pytest.raises(TypeError):
         xl.pass_order(10, steps=2.5, batch_size=4)
+
+
+class _CountingUSE:
+    """A stand-in numpy sentence model: a vector from each text's length and first letter; counts its texts."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def encode(self, texts):
+        self.seen += len(texts)
+        return np.array([[len(t), ord(t[0]) % 7, 1.0] for t in texts], dtype=np.float32)
+
+
+def test_embed_reuses_vectors_of_texts_already_embedded(tmp_cache, monkeypatch):
+    from tlkit.text import TextEncoder
+
+    monkeypatch.setattr(xl, "_EMBEDDED", {})
+    model = _CountingUSE()
+    enc = TextEncoder("fake_use", "use", None, None, None, True, "a stand-in", 3, sentence_model=model)
+    e = xl.embed(enc, RU, "ru", progress=False)
+    assert model.seen == 3 and e.shape == (3, 3)
+    e[:] = 0.0                                              # the caller's copy: the remembered rows stay
+    again = xl.embed(enc, [RU[2], RU[0]], "ru", progress=False)
+    assert model.seen == 3                                  # both texts were embedded already: no new work
+    np.testing.assert_allclose(np.linalg.norm(again, axis=1), 1.0, rtol=1e-6)
+    assert np.array_equal(again, xl.embed(enc, RU, "ru", progress=False)[[2, 0]])
+    xl.embed(enc, RU[:1] + ["Новый отзыв о товаре."], "ru", progress=False)
+    assert model.seen == 5                                  # one new text: the call is computed (and cached) whole
+    xl.embed(enc, RU, "ru", cache=False, progress=False)
+    assert model.seen == 8                                  # cache=False: nothing reused
+    with pytest.raises(ValueError, match="no Cyrillic letters"):
+        xl.embed(enc, KO, "ru")                             # the language check runs before any reuse
+
+
+def test_embedding_reuse_is_keyed_by_the_encoders_weights():
+    class Bert:
+        kind, cache_key = "bert", "tiny-pretrained-L8"
+
+        def __init__(self, w):
+            self.backbone = type("Backbone", (), {"weights": [np.full((2, 2), w, dtype=np.float32)]})()
+
+    assert xl._encoder_key(Bert(1.0)) == xl._encoder_key(Bert(1.0))
+    assert xl._encoder_key(Bert(1.0)) != xl._encoder_key(Bert(2.0))     # fine-tuned weights: nothing is reused

