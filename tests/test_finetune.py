@@ -55,6 +55,36 @@ def test_fit_stage_bad_inputs(tiny):
         finetune.fit_stage(m, x[..., 0], y, 1, 1e-3, "s")
 
 
+def test_restart_trains_like_a_fresh_copy_without_recompiling(tiny):
+    import keras
+
+    m, bb = tiny
+    x, y = _images(48)
+    bb.trainable = True
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = finetune.starting_point(m)
+    assert len(start) == len(m.variables) >= len(m.weights)         # weights, BN statistics, seed states
+
+    def run(lr):
+        finetune.restart(m, start, lr)
+        keras.utils.set_random_seed(0)
+        return m.fit(x, y, epochs=2, batch_size=16, verbose=0).history["loss"]
+
+    first = run(1e-2)
+    step = m.train_function
+    assert int(m.optimizer.iterations) == 6
+    run(1e-4)                                                       # another run in between, another rate
+    assert float(m.optimizer.learning_rate) == pytest.approx(1e-4)
+    np.testing.assert_allclose(run(1e-2), first, rtol=1e-5, atol=1e-6)   # the same start trains the same way
+    assert m.train_function is step                                 # ... on the same compiled step
+    with pytest.raises(ValueError, match="do not match"):
+        finetune.restart(m, start[:-1], 1e-2)
+    with pytest.raises(ValueError, match="learning_rate"):
+        finetune.restart(m, start, 0.0)
+    with pytest.raises(ValueError, match="compile the model first"):
+        finetune.restart(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), [], 1e-2)
+
+
 def test_weight_drift_unknown_layer(tiny):
     _, bb = tiny
     snap = finetune.weight_snapshot(bb)

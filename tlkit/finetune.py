@@ -4,6 +4,7 @@ Builds on :mod:`tlkit.freeze` (which layers train, the BatchNorm guard) and :mod
 
 * :func:`fit_stage` - recompile with a stage's learning rate and train, appending to one
   :class:`StageHistory` across stages (so one plot shows where fine-tuning starts);
+* :func:`starting_point` / :func:`restart` - several runs from one start on one compiled model (traced once);
 * :func:`weight_snapshot` / :func:`weight_drift` - how far each layer's weights moved;
 * :func:`source_probe` - a linear probe of the backbone's features on its *source* task
   ("what it still knows"), before and after fine-tuning;
@@ -106,6 +107,35 @@ def _epoch_recorder(history: StageHistory, stage: str, learning_rate: float,
             history.learning_rate.append(learning_rate)
 
     return EpochRecorder()
+
+
+# --------------------------------------------------------------------------- several runs, one compiled model
+def starting_point(model) -> list[np.ndarray]:
+    """Copies of every variable of ``model`` - weights, BatchNorm statistics, random layers' seed states - for
+    :func:`restart`."""
+    return [np.array(v) for v in model.variables]
+
+
+def restart(model, start: Sequence[np.ndarray], learning_rate: float) -> None:
+    """Put the compiled ``model`` back at ``start`` (:func:`starting_point` of the same model, or of a freshly
+    built one of the same structure) with a fresh optimizer at ``learning_rate``: every variable copied, the
+    optimizer's state zeroed (step 0). The next ``fit`` trains as a freshly built and compiled copy would, but
+    reuses the compiled training step - tracing a deep network's step costs more CPU than a few small epochs.
+    Keep the ``trainable`` flags it was compiled with: the compiled step updates those variables."""
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("restart: compile the model first (the optimizer is restarted, not created)")
+    dst = model.variables
+    if len(dst) != len(start) or any(tuple(a.shape) != tuple(np.shape(b)) for a, b in zip(dst, start)):
+        raise ValueError(f"restart: start holds {len(start)} values that do not match the model's {len(dst)} "
+                         f"variables (take it with starting_point from a model of the same structure)")
+    for a, b in zip(dst, start):
+        a.assign(b)
+    opt = model.optimizer
+    for v in opt.variables:
+        v.assign(np.zeros(tuple(v.shape), dtype=v.dtype))
+    opt.learning_rate = learning_rate
 
 
 # --------------------------------------------------------------------------- how far weights moved

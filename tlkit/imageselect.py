@@ -121,16 +121,14 @@ def _has_batchnorm(model) -> bool:
 def _reset_into(target, fresh, learning_rate: float) -> None:
     """Make the compiled ``target`` start like the freshly built ``fresh`` (same structure): every variable
     (weights, BatchNorm statistics, random-layer seed states) copied, the optimiser's state zeroed (step 0) and
-    its learning rate set. The compiled training step of ``target`` is kept (no new graph tracing)."""
+    its learning rate set (:func:`tlkit.finetune.restart`). The compiled training step of ``target`` is kept (no
+    new graph tracing)."""
+    from .finetune import restart, starting_point
+
     dst, src = target.variables, fresh.variables
     if len(dst) != len(src) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(dst, src)):
         raise ValueError("fit_until_plateau(reuse=True): the builder no longer builds the same model")
-    for a, b in zip(dst, src):
-        a.assign(b.value)
-    opt = target.optimizer
-    for v in opt.variables:
-        v.assign(np.zeros(tuple(v.shape), dtype=v.dtype))
-    opt.learning_rate = learning_rate
+    restart(target, starting_point(fresh), learning_rate)
 
 
 def _plateau_stopper(per_epoch: int, min_steps: int, patience_steps: int, min_delta: float):
