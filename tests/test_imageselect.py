@@ -151,3 +151,34 @@ def test_fit_until_plateau_reestimates_batchnorm_on_the_training_photos():
                                           reestimate_bn=False)
     assert not np.allclose(np.asarray(stale.model.get_layer("bn").moving_mean), (x / 255.0).mean(axis=(0, 1, 2)),
                            atol=1e-3)
+
+
+def test_epochs_dataset_repeats_the_order_fit_shuffle_uses():
+    """fit_until_plateau's data stream: every epoch in the order ``fit(x, y, shuffle=True)`` uses after a global seed
+    (Keras 3 repeats its first seeded order every epoch), batches as fit makes them, the last one smaller."""
+    import keras
+
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    firsts = []
+
+    class Probe(keras.Model):
+        def train_step(self, data):
+            return {"first": data[0][0, 0], "size": keras.ops.shape(data[0])[0]}
+
+    class Log(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            firsts.append((int(logs["first"]), int(logs["size"])))
+
+    probe = Probe()
+    probe.compile()
+    keras.utils.set_random_seed(3)
+    probe.fit(x, y, batch_size=4, epochs=2, shuffle=True, verbose=0, callbacks=[Log()])
+    keras.utils.set_random_seed(3)
+    it = iter(imageselect._epochs_dataset(x, y, 4))
+    batches = [next(it) for _ in range(6)]
+    assert [(int(b[0][0, 0]), len(b[0])) for b in batches] == firsts
+    assert [len(b[0]) for b in batches] == [4, 4, 2, 4, 4, 2]
+    order = np.concatenate([np.asarray(b[1]) for b in batches[:3]])
+    assert sorted(order.tolist()) == list(range(10)) and order.tolist() != list(range(10))
+    assert all(np.array_equal(np.asarray(a[0])[:, 0], np.asarray(a[1])) for a in batches)   # pairs kept

@@ -166,6 +166,28 @@ def _plateau_stopper(per_epoch: int, min_steps: int, patience_steps: int, min_de
     return Plateau()
 
 
+def _epochs_dataset(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """``(x, y)`` as an endless ``tf.data`` stream of epochs for ``fit(..., steps_per_epoch=ceil(n / batch_size))``:
+    every epoch visits the photos in the same random order, in batches of ``batch_size`` (the last one smaller).
+
+    This is what ``fit(x, y, shuffle=True)`` does after a global seed (``keras.utils.set_random_seed``) in Keras 3:
+    each epoch's new data iterator restarts the same seeded shuffle, so every epoch repeats the order drawn first.
+    The order is drawn here the same way (a seeded ``tf.random.shuffle`` inside a ``tf.data`` function), so the
+    training is the one ``fit(x, y, shuffle=True)`` runs; but ``fit`` keeps one iterator for the whole run instead
+    of building one per epoch, which costs tens of milliseconds: most of an epoch of a few photos and a small
+    network."""
+    import tensorflow as tf
+
+    n = len(x)
+
+    @tf.autograph.experimental.do_not_convert
+    def permutation(_):
+        return tf.random.shuffle(tf.range(n, dtype=tf.int64))
+
+    order = next(iter(tf.data.Dataset.range(1).map(permutation))).numpy()
+    return tf.data.Dataset.from_tensor_slices((np.asarray(x)[order], np.asarray(y)[order])).batch(batch_size).repeat()
+
+
 def fit_until_plateau(build: Callable[[], object], x: np.ndarray, y: np.ndarray, recipe: Recipe,
                       max_steps: int = 600, min_steps: int = 100, patience_steps: int = 40,
                       min_delta: float = 0.02, batch_size: int = 16, seed: int = 0,
@@ -210,7 +232,8 @@ def fit_until_plateau(build: Callable[[], object], x: np.ndarray, y: np.ndarray,
                 _REUSED.pop(next(iter(_REUSED)))
             _REUSED[key] = model
     stop = _plateau_stopper(per_epoch, min_steps, patience_steps, min_delta)
-    h = model.fit(x, y, epochs=max_epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=[stop])
+    h = model.fit(_epochs_dataset(x, y, batch_size), steps_per_epoch=per_epoch, epochs=max_epochs, verbose=0,
+                  callbacks=[stop])
     losses = [float(v) for v in h.history["loss"]]
     if reestimate_bn and _has_batchnorm(inner):
         reestimate_batchnorm(inner, np.asarray(x))
