@@ -95,20 +95,20 @@ def pytest_runtest_teardown(item, nextitem):
     return result
 
 
-#: the test command's longest files first (seconds measured in the test command, 2026-12-07), so that the two
+#: the test command's longest files first (seconds measured in the test command, 2026-12-08), so that the two
 #: workers (``--dist loadfile --no-loadscope-reorder``) never end with one long file running alone; the rest keep
 #: pytest's order. Longest-first is the classic greedy rule for balancing jobs over workers.
 # 03 before 03b: 03 keeps its fine-tuned classifier in the cache and 03b, started later, reuses it (03 then 03b
 # on one worker, after 03's fine-tuning has ended)
 LONGEST_FIRST = ("tests/test_rehearsal_b.py", "notebooks/03_fine_tuning_bert.ipynb", "tests/test_rehearsal.py",
-                 "notebooks/03b_freezing_and_lora.ipynb", "notebooks/10_speech_keywords.ipynb",
-                 "notebooks/11_language_model_lora.ipynb",
-                 "notebooks/01_feature_extraction.ipynb", "notebooks/05_cross_lingual.ipynb",
-                 "tests/test_colab_env.py", "notebooks/04_domain_adaptation.ipynb",
-                 "notebooks/14_your_own_data.ipynb",
-                 "notebooks/02_fine_tuning_images.ipynb",
-                 "notebooks/08_pretrained_models_from_hubs.ipynb", "notebooks/07_teacher_student.ipynb",
-                 "notebooks/00_setup_and_idea.ipynb")
+                 "notebooks/11_language_model_lora.ipynb", "notebooks/10_speech_keywords.ipynb",
+                 "notebooks/03b_freezing_and_lora.ipynb", "notebooks/01_feature_extraction.ipynb",
+                 "notebooks/02_fine_tuning_images.ipynb", "notebooks/08_pretrained_models_from_hubs.ipynb",
+                 "notebooks/05_cross_lingual.ipynb", "notebooks/04_domain_adaptation.ipynb",
+                 "notebooks/14_your_own_data.ipynb", "notebooks/07_teacher_student.ipynb", "tests/test_llm.py",
+                 "tests/test_colab_env.py", "notebooks/12_style_transfer.ipynb", "notebooks/00_setup_and_idea.ipynb",
+                 "tests/test_crosslingual.py", "tests/test_runner.py", "tests/test_distill.py",
+                 "notebooks/13_cross_domain_recommendations.ipynb", "notebooks/06_zero_shot.ipynb")
 
 
 def pytest_collection_modifyitems(session, config, items):
