@@ -274,14 +274,21 @@ def test_model_preset_is_the_local_preset_in_quick_and_a_clear_error_offline_in_
 
 # LAST in this file: it enables LoRA on the module's shared model (tests run in file order; loading a second copy
 # and tracing it again cost ~20 s)
-def test_lower_then_upper_model_equals_the_whole_model_and_trains_only_the_upper_adapters(causal_lm):
+def test_lower_then_upper_model_equals_the_whole_model_and_trains_only_the_upper_adapters(causal_lm, monkeypatch):
     import keras
+    import weakref
 
     lm = causal_lm
     backbone, tok = lm.backbone, lm.preprocessor.tokenizer
     prompts = ["The capital of France is", "The opposite of hot is"]      # same length: the batch keeps the order
     answers = [" Paris", " cold"]
+    monkeypatch.setattr(llm, "_EAGER_CALLS", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(llm, "EAGER_CALLS", 1)                       # one one-batch call eagerly, then traced
     whole = llm.answer_scores(lm, prompts, answers)                 # reference: the whole causal LM
+    fn = llm.traced_once(lm, "answer_scores", llm._answer_fn)
+    assert fn.experimental_get_tracing_count() == 0                  # the first small call ran eagerly
+    np.testing.assert_allclose(llm.answer_scores(lm, prompts, answers), whole, atol=1e-4)
+    assert fn.experimental_get_tracing_count() == 1                  # the next one traced: the same scores
     backbone.enable_lora(rank=4)                                    # adapters start at B = 0: nothing changes
     split = backbone.num_layers - 2
     upper = llm.upper_answer_model(backbone, split)
