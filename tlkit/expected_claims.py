@@ -84,6 +84,8 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
     "06_zero_shot": (
         "zero-shot accuracy on the test e-mails >= * (chance 0.33)",
         "the example e-mail \"I want to return a defective item\" is classified as a refund request",
+        "the calibrated language model scores >= * on the * test e-mails it answered (chance 0.33)",
+        "[quick] embedding similarity beats the calibrated language model by >= * points on the same * test e-mails",
     ),
 
     # --- 07_teacher_student
@@ -95,6 +97,7 @@ EXPECTED_CLAIMS: dict[str, tuple[str, ...]] = {
         "int8 quantisation shrinks the student >= 2x",
         "int8 quantisation costs the student <= 2 points of accuracy",
         "a teacher adapted on the same * gold labels/class lifts its student by < * points over those labels (mean of * seeds)",
+        "the language model's labels are right on >= *% of the * pool reviews it labelled (chance 33%)",
         "all * gold labels beat the teacher's labels by >= 5 points on every seed",
     ),
 

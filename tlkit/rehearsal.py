@@ -101,7 +101,7 @@ def budget_overrides(full) -> dict[str, Any]:
         xl_ns=(0, 50, None), xl_seeds=(0,), xl_ft_ns=(0, 2), xl_ft_seeds=(0,), xl_pairs_shown=6,
         xl_parallel_pairs=24,
         da_steps=2, da_batch_size=8, da_target_labels=2, da_seeds=(0,), da_sweep=(0.0, 1.0), da_tsne_points=16,
-        zs_few_shot_k=(1,), zs_seeds=(0,), ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
+        zs_few_shot_k=(1,), zs_seeds=(0,), zs_llm_test_per_class=2, ts_llm_pool=6, ts_gold_few=2, ts_student_epochs=1, ts_seeds=(0,),
         ts_student_lr_grid=(full.ts_student_lr_grid[0], full.ts_student_lr_grid[-1]),
         sp_languages=full.sp_languages[:2], sp_train_per_word=5, sp_test_per_word=2, sp_real_variants=1, sp_shots=(1, 5), sp_seeds=(0,),
         sp_val_per_word=1, sp_lang_train_per_word=5, sp_learning_rates=(1e-3, 1e-2), sp_step_grid=(2, 4),
