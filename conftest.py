@@ -103,12 +103,12 @@ def pytest_runtest_teardown(item, nextitem):
 LONGEST_FIRST = ("tests/test_rehearsal_b.py", "notebooks/03_fine_tuning_bert.ipynb", "tests/test_rehearsal.py",
                  "notebooks/11_language_model_lora.ipynb", "notebooks/10_speech_keywords.ipynb",
                  "notebooks/03b_freezing_and_lora.ipynb", "notebooks/01_feature_extraction.ipynb",
-                 "notebooks/02_fine_tuning_images.ipynb", "notebooks/08_pretrained_models_from_hubs.ipynb",
-                 "notebooks/05_cross_lingual.ipynb", "notebooks/04_domain_adaptation.ipynb",
-                 "notebooks/14_your_own_data.ipynb", "notebooks/07_teacher_student.ipynb", "tests/test_llm.py",
-                 "tests/test_colab_env.py", "notebooks/12_style_transfer.ipynb", "notebooks/00_setup_and_idea.ipynb",
-                 "tests/test_crosslingual.py", "tests/test_runner.py", "tests/test_distill.py",
-                 "notebooks/13_cross_domain_recommendations.ipynb", "notebooks/06_zero_shot.ipynb")
+                 "notebooks/08_pretrained_models_from_hubs.ipynb", "notebooks/07_teacher_student.ipynb",
+                 "notebooks/02_fine_tuning_images.ipynb", "notebooks/05_cross_lingual.ipynb",
+                 "notebooks/04_domain_adaptation.ipynb", "notebooks/14_your_own_data.ipynb", "tests/test_llm.py",
+                 "tests/test_colab_env.py", "notebooks/12_style_transfer.ipynb", "notebooks/06_zero_shot.ipynb",
+                 "notebooks/00_setup_and_idea.ipynb", "tests/test_crosslingual.py", "tests/test_runner.py",
+                 "tests/test_distill.py", "notebooks/13_cross_domain_recommendations.ipynb")
 
 
 def pytest_collection_modifyitems(session, config, items):
